@@ -1,0 +1,114 @@
+//! What one host is: the domain types the agent's sources produce and the collector stores.
+//!
+//! These types know nothing of protobuf, files or the network. `census-proto` converts them
+//! to and from the wire; the agent's sources fill them; the collector keeps them as JSON.
+//! Unknown text values are empty strings and unknown numbers are 0, matching proto3 defaults,
+//! so a round trip through the wire is exact.
+
+use serde::{Deserialize, Serialize};
+
+pub mod text;
+
+/// A full inventory of one host. JSON top-level keys: `os`, `hardware`, `network`,
+/// `software`, `warnings`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub os: OperatingSystem,
+    pub hardware: Hardware,
+    pub network: Network,
+    pub software: Vec<Package>,
+    pub warnings: Vec<Warning>,
+}
+
+/// A problem a source met while reading the host. The rest of the report still stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    pub source: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatingSystem {
+    pub name: String,
+    pub version: String,
+    pub id: String,
+    pub pretty_name: String,
+    pub kernel: String,
+    pub arch: String,
+    pub hostname: String,
+    pub machine_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hardware {
+    pub cpu: Cpu,
+    pub memory_total_bytes: u64,
+    pub disks: Vec<Disk>,
+    pub dmi: Dmi,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cpu {
+    pub model: String,
+    pub vendor: String,
+    pub logical: u32,
+    pub cores: u32,
+    pub sockets: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disk {
+    pub name: String,
+    pub model: String,
+    pub size_bytes: u64,
+    pub rotational: bool,
+    pub removable: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dmi {
+    pub sys_vendor: String,
+    pub product_name: String,
+    pub product_version: String,
+    pub product_serial: String,
+    pub product_uuid: String,
+    pub board_vendor: String,
+    pub board_name: String,
+    pub bios_vendor: String,
+    pub bios_version: String,
+    pub bios_date: String,
+    pub chassis_type: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    pub interfaces: Vec<Interface>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    pub name: String,
+    pub mac: String,
+    pub mtu: u32,
+    pub state: String,
+    pub addresses: Vec<IpAddress>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpAddress {
+    pub address: String,
+    pub prefix_len: u32,
+    pub scope: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    pub arch: String,
+    pub source: String,
+    pub source_package: String,
+    pub maintainer: String,
+    pub installed_size_bytes: u64,
+    pub selection: String,
+}

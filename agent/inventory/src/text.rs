@@ -1,0 +1,131 @@
+//! Plain-text rendering shared by `census-agent inventory` and `census host`.
+
+use std::fmt::Write;
+
+use crate::Inventory;
+
+/// A left-aligned text table with a header row.
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Self {
+        Self { header: header.into_iter().map(Into::into).collect(), rows: Vec::new() }
+    }
+
+    pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+    }
+
+    pub fn render(&self) -> String {
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate() {
+                if i < widths.len() {
+                    widths[i] = widths[i].max(cell.chars().count());
+                }
+            }
+        }
+        let mut out = String::new();
+        for row in std::iter::once(&self.header).chain(&self.rows) {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                let w = widths.get(i).copied().unwrap_or(0);
+                let _ = write!(line, "{cell:<w$}  ");
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Human units for a byte count (binary prefixes).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}
+
+/// A whole inventory as sections of text.
+pub fn inventory(inv: &Inventory) -> String {
+    let mut out = String::new();
+    let os = &inv.os;
+    let hw = &inv.hardware;
+    let _ = writeln!(out, "host        {}", os.hostname);
+    let _ = writeln!(out, "os          {} ({} {})", os.pretty_name, os.id, os.version);
+    let _ = writeln!(out, "kernel      {} {}", os.kernel, os.arch);
+    let _ = writeln!(out, "machine-id  {}", os.machine_id);
+    let _ = writeln!(
+        out,
+        "cpu         {} ({} sockets, {} cores, {} threads)",
+        hw.cpu.model, hw.cpu.sockets, hw.cpu.cores, hw.cpu.logical
+    );
+    let _ = writeln!(out, "memory      {}", bytes(hw.memory_total_bytes));
+    if !hw.dmi.sys_vendor.is_empty() || !hw.dmi.product_name.is_empty() {
+        let _ = writeln!(
+            out,
+            "system      {} {} (serial {})",
+            hw.dmi.sys_vendor, hw.dmi.product_name, hw.dmi.product_serial
+        );
+    }
+
+    let mut disks = Table::new(["DISK", "MODEL", "SIZE", "ROTATIONAL", "REMOVABLE"]);
+    for d in &hw.disks {
+        disks.row([
+            d.name.clone(),
+            d.model.clone(),
+            bytes(d.size_bytes),
+            d.rotational.to_string(),
+            d.removable.to_string(),
+        ]);
+    }
+    let _ = write!(out, "\n{}", disks.render());
+
+    let mut net = Table::new(["INTERFACE", "MAC", "MTU", "STATE", "ADDRESSES"]);
+    for i in &inv.network.interfaces {
+        let addrs: Vec<String> = i.addresses.iter().map(|a| format!("{}/{}", a.address, a.prefix_len)).collect();
+        net.row([i.name.clone(), i.mac.clone(), i.mtu.to_string(), i.state.clone(), addrs.join(" ")]);
+    }
+    let _ = write!(out, "\n{}", net.render());
+
+    let mut sw = Table::new(["PACKAGE", "VERSION", "ARCH", "SOURCE"]);
+    for p in &inv.software {
+        sw.row([p.name.clone(), p.version.clone(), p.arch.clone(), p.source.clone()]);
+    }
+    let _ = write!(out, "\n{} packages\n{}", inv.software.len(), sw.render());
+
+    if !inv.warnings.is_empty() {
+        let _ = writeln!(out, "\nwarnings");
+        for w in &inv.warnings {
+            let _ = writeln!(out, "  {}: {}", w.source, w.message);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let mut t = Table::new(["A", "LONGER"]);
+        t.row(["wide cell", "x"]);
+        assert_eq!(t.render(), "A          LONGER\nwide cell  x\n");
+    }
+
+    #[test]
+    fn byte_units() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(8 * 1024 * 1024 * 1024), "8.0 GiB");
+    }
+}

@@ -1,0 +1,208 @@
+//! Talking to the collector: TLS with a pinned CA, enrollment, the signed report stream.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use census_inventory::Inventory;
+use census_proto::signing::AgentKey;
+use census_proto::v1::agent_service_client::AgentServiceClient;
+use census_proto::v1::{self, CollectorMessage, EnrollRequest, Report, SignedReport, collector_message::Kind};
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+use crate::state::{Enrollment, StateDir, StateError};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const ACK_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("collector url {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("ca file {path}: {source}")]
+    Ca { path: PathBuf, source: std::io::Error },
+    #[error("cannot reach collector at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("enrollment refused: {0}")]
+    EnrollRefused(String),
+    #[error("no enroll secret given and this agent is not enrolled with {0}")]
+    NoSecret(String),
+    #[error("collector {0}")]
+    Rpc(String),
+    #[error("report {sequence} rejected: {code}: {message}")]
+    Rejected { sequence: u64, code: String, message: String },
+    #[error("no acknowledgement for report {0} within {ACK_TIMEOUT:?}")]
+    AckTimeout(u64),
+    #[error("collector closed the stream before acknowledging report {0}")]
+    StreamClosed(u64),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+impl ClientError {
+    /// Rejections that mean "enroll again" (the collector no longer knows this agent).
+    pub fn is_unknown_agent(&self) -> bool {
+        matches!(self, ClientError::Rejected { code, .. } if code == "unknown agent")
+    }
+}
+
+/// Renders a gRPC status the way a person wants to read it.
+fn status_text(s: &tonic::Status) -> String {
+    let msg = s.message();
+    let code = format!("{:?}", s.code()).to_lowercase();
+    if msg.is_empty() { code } else { format!("{code}: {msg}") }
+}
+
+/// The deepest causes of a transport error, joined, without debug noise.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Opens a TLS channel to `url`, trusting only the CA in `ca`.
+pub async fn connect(url: &str, ca: &Path) -> Result<AgentServiceClient<Channel>, ClientError> {
+    let bad_url = |reason: String| ClientError::Url { url: url.to_string(), reason };
+    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| bad_url(e.to_string()))?;
+    if uri.scheme_str() != Some("https") {
+        return Err(bad_url("must start with https:// (the collector only speaks TLS)".into()));
+    }
+    let host = uri.host().ok_or_else(|| bad_url("has no host".into()))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let pem = std::fs::read(ca).map_err(|source| ClientError::Ca { path: ca.to_path_buf(), source })?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(ClientError::Ca {
+            path: ca.to_path_buf(),
+            source: std::io::Error::other("no PEM certificate in it"),
+        });
+    }
+    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)).domain_name(host);
+    let endpoint = Endpoint::from_shared(url.to_string())
+        .map_err(|e| bad_url(e.to_string()))?
+        .tls_config(tls)
+        .map_err(|e| bad_url(error_chain(&e)))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_keepalive(Some(Duration::from_secs(60)));
+    let channel =
+        endpoint.connect().await.map_err(|e| ClientError::Connect { url: url.to_string(), reason: error_chain(&e) })?;
+    Ok(AgentServiceClient::new(channel))
+}
+
+/// Returns this agent's id with `collector`, enrolling first when needed.
+pub async fn ensure_enrolled(
+    client: &mut AgentServiceClient<Channel>,
+    state: &StateDir,
+    key: &AgentKey,
+    collector: &str,
+    secret: Option<&str>,
+    hostname: &str,
+) -> Result<String, ClientError> {
+    if let Some(e) = state.enrollment()?
+        && e.collector == collector
+        && e.agent_id == key.agent_id()
+    {
+        return Ok(e.agent_id);
+    }
+    let secret = secret.ok_or_else(|| ClientError::NoSecret(collector.to_string()))?;
+    let response = client
+        .enroll(EnrollRequest {
+            enroll_secret: secret.to_string(),
+            public_key: key.public_key().to_vec(),
+            hostname: hostname.to_string(),
+            agent_version: env!("CARGO_PKG_VERSION").to_string(),
+        })
+        .await
+        .map_err(|s| match s.code() {
+            tonic::Code::Unauthenticated | tonic::Code::PermissionDenied | tonic::Code::InvalidArgument => {
+                ClientError::EnrollRefused(s.message().to_string())
+            }
+            _ => ClientError::Rpc(status_text(&s)),
+        })?
+        .into_inner();
+    if response.agent_id != key.agent_id() {
+        return Err(ClientError::EnrollRefused(format!(
+            "collector assigned id {} but this key's id is {}",
+            response.agent_id,
+            key.agent_id()
+        )));
+    }
+    state.save_enrollment(&Enrollment { agent_id: response.agent_id.clone(), collector: collector.to_string() })?;
+    Ok(response.agent_id)
+}
+
+/// Builds and signs the next full report, reserving its sequence number in the state dir.
+pub fn sign_full_report(state: &StateDir, key: &AgentKey, inventory: &Inventory) -> Result<SignedReport, StateError> {
+    let report = Report {
+        agent_id: key.agent_id(),
+        sequence: state.next_sequence()?,
+        collected_at: Some(prost_types::Timestamp::from(SystemTime::now())),
+        agent_version: env!("CARGO_PKG_VERSION").to_string(),
+        body: Some(v1::report::Body::Full(inventory.into())),
+    };
+    Ok(key.sign(&report))
+}
+
+/// An open report stream.
+pub struct ReportStream {
+    tx: mpsc::Sender<SignedReport>,
+    responses: tonic::Streaming<CollectorMessage>,
+}
+
+impl ReportStream {
+    pub async fn open(client: &mut AgentServiceClient<Channel>) -> Result<Self, ClientError> {
+        let (tx, rx) = mpsc::channel(4);
+        let responses = client.stream(ReceiverStream::new(rx)).await.map_err(|s| ClientError::Rpc(status_text(&s)))?;
+        Ok(Self { tx, responses: responses.into_inner() })
+    }
+
+    /// Sends `report` and waits for the collector's answer to its sequence.
+    pub async fn send(&mut self, report: SignedReport) -> Result<v1::Ack, ClientError> {
+        let sequence = decode_sequence(&report);
+        self.tx.send(report).await.map_err(|_| ClientError::StreamClosed(sequence))?;
+        let wait = async {
+            while let Some(msg) = self.responses.next().await {
+                let msg = msg.map_err(|s| ClientError::Rpc(status_text(&s)))?;
+                match msg.kind {
+                    Some(Kind::Ack(ack)) if ack.sequence == sequence => return Ok(ack),
+                    Some(Kind::Reject(r)) if r.sequence == sequence => {
+                        return Err(ClientError::Rejected {
+                            sequence,
+                            code: reject_code_text(r.code),
+                            message: r.message,
+                        });
+                    }
+                    _ => continue,
+                }
+            }
+            Err(ClientError::StreamClosed(sequence))
+        };
+        tokio::time::timeout(ACK_TIMEOUT, wait).await.map_err(|_| ClientError::AckTimeout(sequence))?
+    }
+}
+
+fn decode_sequence(r: &SignedReport) -> u64 {
+    use prost::Message;
+    Report::decode(r.report.as_slice()).map(|r| r.sequence).unwrap_or_default()
+}
+
+fn reject_code_text(code: i32) -> String {
+    use v1::RejectCode as C;
+    match C::try_from(code).unwrap_or(C::Unspecified) {
+        C::BadSignature => "bad signature",
+        C::UnknownAgent => "unknown agent",
+        C::Malformed => "malformed report",
+        C::AgentMismatch => "agent mismatch",
+        C::StaleSequence => "stale sequence",
+        C::Unspecified => "rejected",
+    }
+    .to_string()
+}

@@ -1,0 +1,18 @@
+//! census-agent: reads the host through an injectable root, builds an [`Inventory`], and streams
+//! signed reports to a collector.
+//!
+//! - [`host`]: the injectable root every source reads through.
+//! - [`sources`]: the [`sources::Source`] trait and the static list of sources.
+//! - [`state`]: key, enrollment and sequence kept in the state directory.
+//! - [`client`]: TLS channel, enrollment, the report stream.
+//! - [`run`]: the agent loop (`census-agent run`).
+//! - [`render`]: the `inventory` command's output.
+//!
+//! [`Inventory`]: census_inventory::Inventory
+
+pub mod client;
+pub mod host;
+pub mod render;
+pub mod run;
+pub mod sources;
+pub mod state;

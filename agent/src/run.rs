@@ -1,0 +1,162 @@
+//! The agent loop: enroll once, then sign and send a full report every interval (with jitter),
+//! reconnecting with exponential backoff when the collector is unreachable.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use census_proto::signing::AgentKey;
+use tracing::{info, warn};
+
+use crate::client::{self, ClientError, ReportStream};
+use crate::host::{Host, HostError};
+use crate::state::{StateDir, StateError};
+
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub collector: String,
+    pub ca: PathBuf,
+    pub enroll_secret: Option<String>,
+    pub state_dir: Option<PathBuf>,
+    pub interval: Duration,
+    pub root: PathBuf,
+    pub once: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("inventory collection stopped unexpectedly")]
+    Collect,
+}
+
+const BACKOFF_START: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+struct Agent {
+    cfg: RunConfig,
+    host: Host,
+    state: StateDir,
+    key: AgentKey,
+}
+
+/// A connected, enrolled session with an open report stream.
+struct Session {
+    stream: ReportStream,
+}
+
+impl Agent {
+    async fn connect(&self) -> Result<Session, RunError> {
+        let mut client = client::connect(&self.cfg.collector, &self.cfg.ca).await?;
+        let hostname = std::fs::read_to_string(self.host.path("proc/sys/kernel/hostname"))
+            .or_else(|_| std::fs::read_to_string(self.host.path("etc/hostname")))
+            .unwrap_or_default();
+        let agent_id = client::ensure_enrolled(
+            &mut client,
+            &self.state,
+            &self.key,
+            &self.cfg.collector,
+            self.cfg.enroll_secret.as_deref(),
+            hostname.trim(),
+        )
+        .await?;
+        info!(agent_id, collector = self.cfg.collector, "connected");
+        Ok(Session { stream: ReportStream::open(&mut client).await? })
+    }
+
+    async fn report(&self, session: &mut Session) -> Result<u64, RunError> {
+        let host = self.host.clone();
+        let inventory =
+            tokio::task::spawn_blocking(move || crate::sources::collect(&host)).await.map_err(|_| RunError::Collect)?;
+        let signed = client::sign_full_report(&self.state, &self.key, &inventory)?;
+        let ack = session.stream.send(signed).await.inspect_err(|e| {
+            if e.is_unknown_agent() {
+                // The collector lost or revoked our enrollment: enroll again on the next attempt.
+                let _ = self.state.forget_enrollment();
+            }
+        })?;
+        Ok(ack.sequence)
+    }
+}
+
+/// Runs the agent until `shutdown` completes (or after one acknowledged report with `once`).
+pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    let host = Host::open(&cfg.root)?;
+    let state_dir = match &cfg.state_dir {
+        Some(d) => d.clone(),
+        None => StateDir::default_path()?,
+    };
+    let state = StateDir::open(&state_dir)?;
+    let key = state.load_or_create_key()?;
+    info!(agent_id = key.agent_id(), state_dir = %state_dir.display(), root = %host.root().display(), "agent starting");
+    let agent = Agent { cfg, host, state, key };
+
+    if agent.cfg.once {
+        let mut session = agent.connect().await?;
+        let sequence = agent.report(&mut session).await?;
+        info!(sequence, "report acknowledged");
+        return Ok(());
+    }
+
+    tokio::pin!(shutdown);
+    let mut backoff = BACKOFF_START;
+    let mut session: Option<Session> = None;
+    loop {
+        let wait = match cycle(&agent, &mut session).await {
+            Ok(sequence) => {
+                info!(sequence, "report acknowledged");
+                backoff = BACKOFF_START;
+                with_jitter(agent.cfg.interval)
+            }
+            Err(e) => {
+                warn!(error = %e, retry_in = ?backoff, "report not delivered");
+                session = None;
+                let wait = with_jitter(backoff);
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                wait
+            }
+        };
+        tokio::select! {
+            _ = &mut shutdown => {
+                info!("shutting down");
+                return Ok(());
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+async fn cycle(agent: &Agent, session: &mut Option<Session>) -> Result<u64, RunError> {
+    if session.is_none() {
+        *session = Some(agent.connect().await?);
+    }
+    agent.report(session.as_mut().expect("session just set")).await
+}
+
+/// `d` plus up to 10% random jitter, so a fleet restarted together does not report in lockstep.
+fn with_jitter(d: Duration) -> Duration {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 4];
+    let r = ring::rand::SystemRandom::new().fill(&mut b).map(|_| u32::from_le_bytes(b)).unwrap_or(0);
+    let max = d.as_millis() as u64 / 10;
+    d + Duration::from_millis(if max == 0 { 0 } else { u64::from(r) % max })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        for _ in 0..100 {
+            let d = with_jitter(Duration::from_secs(100));
+            assert!(d >= Duration::from_secs(100) && d < Duration::from_secs(110), "{d:?}");
+        }
+        assert_eq!(with_jitter(Duration::ZERO), Duration::ZERO);
+    }
+}

@@ -1,0 +1,64 @@
+//! One way to add a unit of collection: implement [`Source`] in its own file, add it to
+//! [`SOURCES`]. Its tests sit beside it and run against fixture roots in `agent/testdata/`.
+
+use census_inventory::{Inventory, Warning};
+
+use crate::host::Host;
+
+pub mod dpkg;
+pub mod hardware;
+pub mod network;
+pub mod os;
+
+/// Collects warnings for one source.
+pub struct Warnings<'a> {
+    source: &'static str,
+    out: &'a mut Vec<Warning>,
+}
+
+impl Warnings<'_> {
+    pub fn push(&mut self, message: impl Into<String>) {
+        self.out.push(Warning { source: self.source.to_string(), message: message.into() });
+    }
+}
+
+/// A reader of one part of the host.
+///
+/// `collect` fills its part of the inventory with whatever it could read. Anything it could not
+/// read becomes a warning; it never fails the whole inventory and never panics on host data.
+pub trait Source: Sync {
+    /// Stable short name, used to attribute warnings.
+    fn name(&self) -> &'static str;
+    fn collect(&self, host: &Host, inventory: &mut Inventory, warnings: &mut Warnings<'_>);
+}
+
+/// Every source, in the order they run.
+pub static SOURCES: &[&dyn Source] = &[&os::Os, &hardware::Hardware, &network::Network, &dpkg::Dpkg];
+
+/// Runs every source against `host`.
+pub fn collect(host: &Host) -> Inventory {
+    let mut inventory = Inventory::default();
+    let mut warnings = Vec::new();
+    for source in SOURCES {
+        let mut w = Warnings { source: source.name(), out: &mut warnings };
+        source.collect(host, &mut inventory, &mut w);
+    }
+    inventory.warnings = warnings;
+    inventory
+}
+
+/// Runs one source, returning what it filled and its warnings (for tests).
+#[cfg(test)]
+pub(crate) fn collect_one(source: &dyn Source, host: &Host) -> (Inventory, Vec<Warning>) {
+    let mut inventory = Inventory::default();
+    let mut warnings = Vec::new();
+    source.collect(host, &mut inventory, &mut Warnings { source: source.name(), out: &mut warnings });
+    (inventory, warnings)
+}
+
+/// Opens a fixture root from `agent/testdata/roots/NAME` (for tests).
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> Host {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/roots").join(name);
+    Host::open(&path).unwrap()
+}

@@ -1,0 +1,166 @@
+//! Operating system: os-release, kernel release, architecture, hostname, machine-id.
+
+use std::collections::HashMap;
+use std::io;
+
+use census_inventory::Inventory;
+
+use super::{Source, Warnings};
+use crate::host::Host;
+
+pub struct Os;
+
+impl Source for Os {
+    fn name(&self) -> &'static str {
+        "os"
+    }
+
+    fn collect(&self, host: &Host, inv: &mut Inventory, w: &mut Warnings<'_>) {
+        let os = &mut inv.os;
+        // os-release(5): /etc/os-release wins, /usr/lib/os-release is the fallback.
+        match first_present(host, &["etc/os-release", "usr/lib/os-release"]) {
+            Ok(Some(text)) => {
+                let fields = parse_os_release(&text);
+                let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+                os.name = get("NAME");
+                os.version = get("VERSION_ID");
+                os.id = get("ID");
+                os.pretty_name = get("PRETTY_NAME");
+            }
+            Ok(None) => w.push("no os-release file under etc/ or usr/lib/"),
+            Err(e) => w.push(format!("os-release: {e}")),
+        }
+        os.kernel = value(host, "proc/sys/kernel/osrelease", w);
+        os.arch = value(host, "proc/sys/kernel/arch", w);
+        if os.arch.is_empty() && host.is_live() {
+            os.arch = std::env::consts::ARCH.to_string();
+        }
+        os.hostname = match first_present(host, &["proc/sys/kernel/hostname", "etc/hostname"]) {
+            Ok(Some(h)) => h.trim().to_string(),
+            Ok(None) => {
+                w.push("no hostname under proc/sys/kernel/hostname or etc/hostname");
+                String::new()
+            }
+            Err(e) => {
+                w.push(format!("hostname: {e}"));
+                String::new()
+            }
+        };
+        os.machine_id = match first_present(host, &["etc/machine-id", "var/lib/dbus/machine-id"]) {
+            Ok(Some(id)) => id.trim().to_string(),
+            Ok(None) => String::new(),
+            Err(e) => {
+                w.push(format!("machine-id: {e}"));
+                String::new()
+            }
+        };
+    }
+}
+
+/// The first of `paths` that exists, read as text.
+fn first_present(host: &Host, paths: &[&str]) -> io::Result<Option<String>> {
+    for p in paths {
+        match host.read_string(p) {
+            Ok(s) => return Ok(Some(s)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{p}: {e}"))),
+        }
+    }
+    Ok(None)
+}
+
+fn value(host: &Host, rel: &str, w: &mut Warnings<'_>) -> String {
+    match host.read_value(rel) {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            w.push(format!("{rel} is missing"));
+            String::new()
+        }
+        Err(e) => {
+            w.push(format!("{rel}: {e}"));
+            String::new()
+        }
+    }
+}
+
+/// Parses os-release(5): `KEY=value` lines, values optionally quoted with shell-style `"` or `'`
+/// quoting and backslash escapes inside double quotes. Comments, blank lines and lines that are
+/// not assignments are skipped.
+pub fn parse_os_release(text: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, raw)) = line.split_once('=') else { continue };
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        out.insert(key.to_string(), unquote(raw));
+    }
+    out
+}
+
+fn unquote(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (Some('"') | None, '\\') => {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::{collect_one, fixture};
+
+    #[test]
+    fn os_release_quoting() {
+        let f = parse_os_release(
+            "# comment\nNAME=\"Debian GNU/Linux\"\nVERSION_ID='12'\nID=debian\nX=\"a \\\"b\\\" c\"\nnot a line\n=x\n",
+        );
+        assert_eq!(f["NAME"], "Debian GNU/Linux");
+        assert_eq!(f["VERSION_ID"], "12");
+        assert_eq!(f["ID"], "debian");
+        assert_eq!(f["X"], "a \"b\" c");
+        assert_eq!(f.len(), 4);
+    }
+
+    #[test]
+    fn debian_fixture() {
+        let (inv, warnings) = collect_one(&Os, &fixture("debian12"));
+        assert_eq!(warnings, vec![]);
+        let os = inv.os;
+        assert_eq!(os.name, "Debian GNU/Linux");
+        assert_eq!(os.version, "12");
+        assert_eq!(os.id, "debian");
+        assert_eq!(os.pretty_name, "Debian GNU/Linux 12 (bookworm)");
+        assert_eq!(os.kernel, "6.1.0-18-amd64");
+        assert_eq!(os.arch, "x86_64");
+        assert_eq!(os.hostname, "web-01");
+        assert_eq!(os.machine_id, "5f3c1d7e9a2b4c6d8e0f1a2b3c4d5e6f");
+    }
+
+    #[test]
+    fn empty_root_is_partial_with_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        let (inv, warnings) = collect_one(&Os, &Host::open(dir.path()).unwrap());
+        assert_eq!(inv.os.name, "");
+        let messages: Vec<_> = warnings.iter().map(|w| w.message.as_str()).collect();
+        assert!(messages.contains(&"no os-release file under etc/ or usr/lib/"), "{messages:?}");
+        assert!(messages.contains(&"proc/sys/kernel/osrelease is missing"), "{messages:?}");
+        assert!(warnings.iter().all(|w| w.source == "os"));
+    }
+}

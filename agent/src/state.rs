@@ -1,0 +1,189 @@
+//! The agent's state directory: its Ed25519 key, its enrollment, its last sequence number.
+//!
+//! Files are written atomically (temporary file, fsync, rename, fsync of the directory) with
+//! mode 0600 in a 0700 directory, so a crash mid-write leaves the previous valid file.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use census_proto::signing::{AgentKey, KeyError};
+use serde::{Deserialize, Serialize};
+
+const KEY_FILE: &str = "agent.key";
+const ENROLLMENT_FILE: &str = "enrollment.json";
+const SEQUENCE_FILE: &str = "sequence";
+/// Where the packages put state; used by default when it exists.
+pub const PACKAGED_STATE_DIR: &str = "/var/lib/census-agent";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state directory {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: {source}")]
+    Key { path: PathBuf, source: KeyError },
+    #[error("{path} is corrupt: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("no state directory given and no home directory to put one in")]
+    NoDefault,
+}
+
+/// Which collector this agent enrolled with, and the id it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub agent_id: String,
+    pub collector: String,
+}
+
+pub struct StateDir {
+    dir: PathBuf,
+}
+
+impl StateDir {
+    /// The default: the packaged directory when it exists, else the per-user data directory.
+    pub fn default_path() -> Result<PathBuf, StateError> {
+        if Path::new(PACKAGED_STATE_DIR).is_dir() {
+            return Ok(PACKAGED_STATE_DIR.into());
+        }
+        directories::ProjectDirs::from("", "", "census-agent")
+            .map(|d| d.data_dir().to_path_buf())
+            .ok_or(StateError::NoDefault)
+    }
+
+    /// Opens `dir`, creating it with mode 0700 when absent.
+    pub fn open(dir: &Path) -> Result<Self, StateError> {
+        let io_err = |source| StateError::Io { path: dir.to_path_buf(), source };
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io_err)?;
+        if !dir.is_dir() {
+            return Err(io_err(io::Error::other("not a directory")));
+        }
+        Ok(Self { dir: dir.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Loads the agent key, generating and storing one on first start.
+    pub fn load_or_create_key(&self) -> Result<AgentKey, StateError> {
+        let path = self.dir.join(KEY_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => AgentKey::from_pkcs8(&bytes).map_err(|source| StateError::Key { path, source }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let key = AgentKey::generate().map_err(|source| StateError::Key { path: path.clone(), source })?;
+                write_atomic(&path, key.pkcs8())?;
+                Ok(key)
+            }
+            Err(source) => Err(StateError::Io { path, source }),
+        }
+    }
+
+    pub fn enrollment(&self) -> Result<Option<Enrollment>, StateError> {
+        let path = self.dir.join(ENROLLMENT_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StateError::Corrupt { path, reason: e.to_string() }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StateError::Io { path, source }),
+        }
+    }
+
+    pub fn save_enrollment(&self, e: &Enrollment) -> Result<(), StateError> {
+        let bytes = serde_json::to_vec_pretty(e).expect("enrollment serializes");
+        write_atomic(&self.dir.join(ENROLLMENT_FILE), &bytes)
+    }
+
+    pub fn forget_enrollment(&self) -> Result<(), StateError> {
+        let path = self.dir.join(ENROLLMENT_FILE);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StateError::Io { path, source: e }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reserves the next sequence number and stores it before it is used, so a number is
+    /// never reused, even across a crash.
+    pub fn next_sequence(&self) -> Result<u64, StateError> {
+        let path = self.dir.join(SEQUENCE_FILE);
+        let last = match fs::read_to_string(&path) {
+            Ok(s) => s
+                .trim()
+                .parse::<u64>()
+                .map_err(|e| StateError::Corrupt { path: path.clone(), reason: e.to_string() })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+            Err(source) => return Err(StateError::Io { path, source }),
+        };
+        let next = last
+            .checked_add(1)
+            .ok_or_else(|| StateError::Corrupt { path: path.clone(), reason: "sequence exhausted".into() })?;
+        write_atomic(&path, format!("{next}\n").as_bytes())?;
+        Ok(next)
+    }
+}
+
+/// Writes `bytes` to `path` with mode 0600 so that readers see the old or the new file whole.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let io_err = |source| StateError::Io { path: path.to_path_buf(), source };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = path.with_extension("tmp");
+    let mut f =
+        fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io_err)?;
+    f.set_permissions(fs::Permissions::from_mode(0o600)).map_err(io_err)?;
+    f.write_all(bytes).map_err(io_err)?;
+    f.sync_all().map_err(io_err)?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(io_err)?;
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_created_once_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::open(&dir.path().join("s")).unwrap();
+        let a = state.load_or_create_key().unwrap();
+        let b = state.load_or_create_key().unwrap();
+        assert_eq!(a.agent_id(), b.agent_id());
+        let mode = fs::metadata(state.path().join(KEY_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let dir_mode = fs::metadata(state.path()).unwrap().permissions().mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn corrupt_key_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(KEY_FILE), b"garbage").unwrap();
+        let err = StateDir::open(dir.path()).unwrap().load_or_create_key().err().unwrap();
+        assert!(err.to_string().contains("agent.key: agent key is not a valid ed25519"), "{err}");
+    }
+
+    #[test]
+    fn sequence_strictly_increases_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        assert_eq!(s.next_sequence().unwrap(), 1);
+        assert_eq!(s.next_sequence().unwrap(), 2);
+        let s = StateDir::open(dir.path()).unwrap();
+        assert_eq!(s.next_sequence().unwrap(), 3);
+    }
+
+    #[test]
+    fn enrollment_round_trip_and_forget() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        assert_eq!(s.enrollment().unwrap(), None);
+        let e = Enrollment { agent_id: "ab".into(), collector: "https://c:1".into() };
+        s.save_enrollment(&e).unwrap();
+        assert_eq!(s.enrollment().unwrap(), Some(e));
+        s.forget_enrollment().unwrap();
+        assert_eq!(s.enrollment().unwrap(), None);
+        s.forget_enrollment().unwrap();
+    }
+}
