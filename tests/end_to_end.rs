@@ -1,1 +1,77 @@
+//! One signed report from the real agent to the real collector, read back through the real CLI.
 
+use census_e2e::{Collector, fixture_root, run, stderr};
+
+/// The package count of the fixture as the agent itself computes it.
+fn fixture_package_count() -> usize {
+    let root = fixture_root();
+    let out = run("census-agent", &["inventory", "--format", "json", "--root", root.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    inv["software"].as_array().unwrap().len()
+}
+
+#[test]
+fn agent_report_arrives_with_its_exact_package_count() {
+    let collector = Collector::start();
+    let state = tempfile::tempdir().unwrap();
+    assert!(collector.hosts_json().is_empty(), "a new collector has no hosts");
+
+    let out = collector.agent_once(state.path(), &fixture_root(), &collector.file("enroll-secret"));
+    assert!(out.status.success(), "census-agent run --once failed: {}", stderr(&out));
+
+    let hosts = collector.hosts_json();
+    assert_eq!(hosts.len(), 1, "{hosts:?}");
+    let host = &hosts[0];
+    assert_eq!(host["hostname"], "web-01");
+    assert_eq!(host["os"], "Debian GNU/Linux 12 (bookworm)");
+    assert_eq!(host["kernel"], "6.1.0-18-amd64");
+    assert_eq!(host["package_count"], 6);
+    assert_eq!(host["package_count"].as_u64().unwrap() as usize, fixture_package_count());
+
+    // The agent id is derived from the key the agent stored, and `census host` shows it all.
+    let id = host["id"].as_str().unwrap();
+    assert_eq!(id.len(), 32);
+    let out = collector.census(&["host", id, "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let detail: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(detail["inventory"]["os"]["machine_id"], "5f3c1d7e9a2b4c6d8e0f1a2b3c4d5e6f");
+    assert_eq!(detail["inventory"]["software"].as_array().unwrap().len(), 6);
+    assert_eq!(detail["sequence"], 1);
+
+    // A second report from the same agent replaces the first under the same host.
+    let out = collector.agent_once(state.path(), &fixture_root(), "not-needed-once-enrolled");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hosts = collector.hosts_json();
+    assert_eq!(hosts.len(), 1);
+    let out = collector.census(&["host", "web-01", "--format", "json"]);
+    let detail: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(detail["sequence"], 2);
+
+    // CSV and table outputs carry the same host.
+    let csv = String::from_utf8(collector.census(&["hosts", "--format", "csv"]).stdout).unwrap();
+    let lines: Vec<_> = csv.lines().collect();
+    assert_eq!(lines[0], "id,hostname,os,kernel,arch,last_seen,package_count,agent_version");
+    assert!(lines[1].starts_with(&format!("{id},web-01,")), "{csv}");
+    let table = String::from_utf8(collector.census(&["hosts"]).stdout).unwrap();
+    assert!(table.lines().nth(1).unwrap().contains("web-01"), "{table}");
+}
+
+#[test]
+fn data_survives_a_collector_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("c");
+    let state = tmp.path().join("agent");
+    let first = Collector::start_in(&data);
+    let out = first.agent_once(&state, &fixture_root(), &first.file("enroll-secret"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ca = std::fs::read(data.join("ca.pem")).unwrap();
+    drop(first);
+
+    let second = Collector::start_in(&data);
+    assert_eq!(std::fs::read(data.join("ca.pem")).unwrap(), ca, "the CA is kept, so agents keep trusting it");
+    assert_eq!(second.hosts_json().len(), 1);
+    // The agent, enrolled before the restart, reports again without its secret.
+    let out = second.agent_once(&state, &fixture_root(), "");
+    assert!(out.status.success(), "{}", stderr(&out));
+}

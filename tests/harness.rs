@@ -1,1 +1,142 @@
+//! Test harness: locate the real binaries, start a collector on 127.0.0.1:0 with a temporary
+//! data directory, and run the agent and the CLI against it.
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The fixture root that plays a Debian 12 host named web-01 with 6 installed packages.
+pub fn fixture_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/testdata/roots/debian12")
+}
+
+/// A workspace binary, built by `cargo test --workspace` next to the test executable.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target profile directory");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test --workspace` (or `cargo build --workspace`) first",
+        path.display()
+    );
+    path
+}
+
+pub fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(bin(name));
+    cmd.args(args).env_remove("CENSUS_SERVER").env_remove("CENSUS_TOKEN").env_remove("CENSUS_CA");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap_or_else(|e| panic!("run {name}: {e}"))
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A running `census-collector serve`, killed on drop.
+pub struct Collector {
+    child: Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Collector {
+    pub fn start() -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut c = Self::start_in(&tmp.path().join("collector"));
+        c._tmp = Some(tmp);
+        c
+    }
+
+    pub fn start_in(data_dir: &Path) -> Self {
+        let mut child = Command::new(bin("census-collector"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("CENSUS_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start census-collector");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(first)) = lines.next() {
+                let _ = tx.send(first);
+            }
+            for _ in lines {}
+        });
+        let first = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(l) => l,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("census-collector did not report its address within 30s");
+            }
+        };
+        let url =
+            first.strip_prefix("census-collector listening on ").expect("first line names the address").to_string();
+        Self { child, url, data_dir: data_dir.to_path_buf(), _tmp: None }
+    }
+
+    pub fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.data_dir.join(name)).expect("data dir file").trim().to_string()
+    }
+
+    pub fn ca(&self) -> String {
+        self.data_dir.join("ca.pem").display().to_string()
+    }
+
+    /// Environment for the `census` CLI.
+    pub fn cli_env(&self) -> Vec<(&'static str, String)> {
+        vec![("CENSUS_SERVER", self.url.clone()), ("CENSUS_TOKEN", self.file("admin-token")), ("CENSUS_CA", self.ca())]
+    }
+
+    /// Runs `census ARGS` against this collector.
+    pub fn census(&self, args: &[&str]) -> Output {
+        let env = self.cli_env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run("census", args, &env)
+    }
+
+    /// `census hosts --format json`, parsed.
+    pub fn hosts_json(&self) -> Vec<serde_json::Value> {
+        let out = self.census(&["hosts", "--format", "json"]);
+        assert!(out.status.success(), "census hosts failed: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("census hosts prints JSON")
+    }
+
+    /// Runs `census-agent run --once` against this collector.
+    pub fn agent_once(&self, state_dir: &Path, root: &Path, secret: &str) -> Output {
+        run(
+            "census-agent",
+            &[
+                "run",
+                "--once",
+                "--collector",
+                &self.url,
+                "--ca",
+                &self.ca(),
+                "--enroll-secret",
+                secret,
+                "--state-dir",
+                &state_dir.display().to_string(),
+                "--root",
+                &root.display().to_string(),
+            ],
+            &[("CENSUS_LOG", "warn")],
+        )
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -69,22 +69,50 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// Where the collector is and which CA the agent pins for it.
+#[derive(Debug, Clone)]
+pub struct CollectorTarget {
+    pub url: String,
+    host: String,
+    ca_pem: Vec<u8>,
+}
+
+impl CollectorTarget {
+    /// Checks the URL (https only) and reads the CA file, before anything else happens.
+    pub fn new(url: &str, ca: &Path) -> Result<Self, ClientError> {
+        let bad_url = |reason: String| ClientError::Url { url: url.to_string(), reason };
+        let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| bad_url(e.to_string()))?;
+        if uri.scheme_str() != Some("https") {
+            return Err(bad_url("must start with https:// (the collector only speaks TLS)".into()));
+        }
+        let host = uri.host().ok_or_else(|| bad_url("has no host".into()))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let ca_pem = std::fs::read(ca).map_err(|source| ClientError::Ca { path: ca.to_path_buf(), source })?;
+        if !String::from_utf8_lossy(&ca_pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(ClientError::Ca {
+                path: ca.to_path_buf(),
+                source: std::io::Error::other("no PEM certificate in it"),
+            });
+        }
+        Ok(Self { url: url.to_string(), host, ca_pem })
+    }
+
+    /// The collector's identity: SHA-256 of the pinned CA with white space removed.
+    pub fn ca_sha256(&self) -> String {
+        let compact: Vec<u8> = self.ca_pem.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+        ring::digest::digest(&ring::digest::SHA256, &compact).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// Opens a TLS channel to `url`, trusting only the CA in `ca`.
 pub async fn connect(url: &str, ca: &Path) -> Result<AgentServiceClient<Channel>, ClientError> {
+    connect_to(&CollectorTarget::new(url, ca)?).await
+}
+
+/// Opens a TLS channel to the target, trusting only its CA.
+pub async fn connect_to(target: &CollectorTarget) -> Result<AgentServiceClient<Channel>, ClientError> {
+    let (url, host, pem) = (&target.url, target.host.clone(), target.ca_pem.clone());
     let bad_url = |reason: String| ClientError::Url { url: url.to_string(), reason };
-    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| bad_url(e.to_string()))?;
-    if uri.scheme_str() != Some("https") {
-        return Err(bad_url("must start with https:// (the collector only speaks TLS)".into()));
-    }
-    let host = uri.host().ok_or_else(|| bad_url("has no host".into()))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let pem = std::fs::read(ca).map_err(|source| ClientError::Ca { path: ca.to_path_buf(), source })?;
-    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-        return Err(ClientError::Ca {
-            path: ca.to_path_buf(),
-            source: std::io::Error::other("no PEM certificate in it"),
-        });
-    }
     let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)).domain_name(host);
     let endpoint = Endpoint::from_shared(url.to_string())
         .map_err(|e| bad_url(e.to_string()))?
@@ -97,22 +125,23 @@ pub async fn connect(url: &str, ca: &Path) -> Result<AgentServiceClient<Channel>
     Ok(AgentServiceClient::new(channel))
 }
 
-/// Returns this agent's id with `collector`, enrolling first when needed.
+/// Returns this agent's id with the target collector, enrolling first when needed.
 pub async fn ensure_enrolled(
     client: &mut AgentServiceClient<Channel>,
     state: &StateDir,
     key: &AgentKey,
-    collector: &str,
+    target: &CollectorTarget,
     secret: Option<&str>,
     hostname: &str,
 ) -> Result<String, ClientError> {
+    let ca_sha256 = target.ca_sha256();
     if let Some(e) = state.enrollment()?
-        && e.collector == collector
+        && e.collector_ca_sha256 == ca_sha256
         && e.agent_id == key.agent_id()
     {
         return Ok(e.agent_id);
     }
-    let secret = secret.ok_or_else(|| ClientError::NoSecret(collector.to_string()))?;
+    let secret = secret.filter(|s| !s.is_empty()).ok_or_else(|| ClientError::NoSecret(target.url.clone()))?;
     let response = client
         .enroll(EnrollRequest {
             enroll_secret: secret.to_string(),
@@ -135,7 +164,11 @@ pub async fn ensure_enrolled(
             key.agent_id()
         )));
     }
-    state.save_enrollment(&Enrollment { agent_id: response.agent_id.clone(), collector: collector.to_string() })?;
+    state.save_enrollment(&Enrollment {
+        agent_id: response.agent_id.clone(),
+        collector_ca_sha256: ca_sha256,
+        collector_url: target.url.clone(),
+    })?;
     Ok(response.agent_id)
 }
 
@@ -173,7 +206,7 @@ impl ReportStream {
                 let msg = msg.map_err(|s| ClientError::Rpc(status_text(&s)))?;
                 match msg.kind {
                     Some(Kind::Ack(ack)) if ack.sequence == sequence => return Ok(ack),
-                    Some(Kind::Reject(r)) if r.sequence == sequence => {
+                    Some(Kind::Reject(r)) if r.sequence == sequence || r.sequence == 0 => {
                         return Err(ClientError::Rejected {
                             sequence,
                             code: reject_code_text(r.code),
@@ -186,6 +219,16 @@ impl ReportStream {
             Err(ClientError::StreamClosed(sequence))
         };
         tokio::time::timeout(ACK_TIMEOUT, wait).await.map_err(|_| ClientError::AckTimeout(sequence))?
+    }
+}
+
+impl ReportStream {
+    /// Ends the stream cleanly: no more reports, then wait briefly for the collector to close.
+    pub async fn close(self) {
+        let ReportStream { tx, mut responses } = self;
+        drop(tx);
+        let drain = async { while let Some(Ok(_)) = responses.next().await {} };
+        let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use census_proto::signing::AgentKey;
 use tracing::{info, warn};
 
-use crate::client::{self, ClientError, ReportStream};
+use crate::client::{self, ClientError, CollectorTarget, ReportStream};
 use crate::host::{Host, HostError};
 use crate::state::{StateDir, StateError};
 
@@ -40,6 +40,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 struct Agent {
     cfg: RunConfig,
+    target: CollectorTarget,
     host: Host,
     state: StateDir,
     key: AgentKey,
@@ -52,7 +53,7 @@ struct Session {
 
 impl Agent {
     async fn connect(&self) -> Result<Session, RunError> {
-        let mut client = client::connect(&self.cfg.collector, &self.cfg.ca).await?;
+        let mut client = client::connect_to(&self.target).await?;
         let hostname = std::fs::read_to_string(self.host.path("proc/sys/kernel/hostname"))
             .or_else(|_| std::fs::read_to_string(self.host.path("etc/hostname")))
             .unwrap_or_default();
@@ -60,7 +61,7 @@ impl Agent {
             &mut client,
             &self.state,
             &self.key,
-            &self.cfg.collector,
+            &self.target,
             self.cfg.enroll_secret.as_deref(),
             hostname.trim(),
         )
@@ -86,6 +87,8 @@ impl Agent {
 
 /// Runs the agent until `shutdown` completes (or after one acknowledged report with `once`).
 pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    // Check every argument before touching the state directory.
+    let target = CollectorTarget::new(&cfg.collector, &cfg.ca)?;
     let host = Host::open(&cfg.root)?;
     let state_dir = match &cfg.state_dir {
         Some(d) => d.clone(),
@@ -94,12 +97,13 @@ pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()>) -> Result<(
     let state = StateDir::open(&state_dir)?;
     let key = state.load_or_create_key()?;
     info!(agent_id = key.agent_id(), state_dir = %state_dir.display(), root = %host.root().display(), "agent starting");
-    let agent = Agent { cfg, host, state, key };
+    let agent = Agent { cfg, target, host, state, key };
 
     if agent.cfg.once {
         let mut session = agent.connect().await?;
         let sequence = agent.report(&mut session).await?;
         info!(sequence, "report acknowledged");
+        session.stream.close().await;
         return Ok(());
     }
 

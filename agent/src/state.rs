@@ -29,11 +29,15 @@ pub enum StateError {
     NoDefault,
 }
 
-/// Which collector this agent enrolled with, and the id it was given.
+/// Which collector this agent enrolled with, and the id it was given. A collector is known by
+/// its CA (the one the agent pins), not by its URL, which may change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enrollment {
     pub agent_id: String,
-    pub collector: String,
+    /// SHA-256 of the pinned CA file, white space removed, lower-case hex.
+    pub collector_ca_sha256: String,
+    /// The URL used at enrollment (for people reading the file).
+    pub collector_url: String,
 }
 
 pub struct StateDir {
@@ -179,7 +183,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = StateDir::open(dir.path()).unwrap();
         assert_eq!(s.enrollment().unwrap(), None);
-        let e = Enrollment { agent_id: "ab".into(), collector: "https://c:1".into() };
+        let e =
+            Enrollment { agent_id: "ab".into(), collector_ca_sha256: "00".into(), collector_url: "https://c:1".into() };
         s.save_enrollment(&e).unwrap();
         assert_eq!(s.enrollment().unwrap(), Some(e));
         s.forget_enrollment().unwrap();

@@ -1,1 +1,16 @@
+//! census-collector: keeps the fleet inventory and answers fleet queries.
+//!
+//! - [`server`]: the one TLS listener (gRPC for agents + HTTP/JSON API).
+//! - [`ingest`]: `AgentService`: enrollment, signature and sequence checks, acks.
+//! - [`store`]: the [`store::Store`] trait and its SQLite backend.
+//! - [`api`]: the query API and its response types.
+//! - [`cli`]: the `census` command (an HTTP client of the API).
+//! - [`tls`], [`datadir`]: first-run CA, secrets and the data directory.
 
+pub mod api;
+pub mod cli;
+pub mod datadir;
+pub mod ingest;
+pub mod server;
+pub mod store;
+pub mod tls;

@@ -1,1 +1,65 @@
-fn main() {}
+//! `census`: fleet queries against a collector's API.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use census_collector::cli::{self, Client, Format};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "census", version, about = "census fleet queries")]
+struct Cli {
+    /// Collector URL, e.g. https://collector.example:8443.
+    #[arg(long, global = true, value_name = "URL", env = "CENSUS_SERVER")]
+    server: Option<String>,
+    /// Admin API token (the collector's data dir holds it in `admin-token`).
+    #[arg(long, global = true, value_name = "TOKEN", env = "CENSUS_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// PEM file with the collector's CA certificate (its data dir holds it in `ca.pem`).
+    #[arg(long, global = true, value_name = "FILE", env = "CENSUS_CA")]
+    ca: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List hosts: id, host name, OS, last seen, package count.
+    Hosts,
+    /// Show one host's inventory, by id, unique id prefix or unique host name.
+    Host {
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("census: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn execute(cli: Cli) -> anyhow::Result<String> {
+    let server = cli.server.ok_or_else(|| anyhow::anyhow!("no server: pass --server URL or set CENSUS_SERVER"))?;
+    let token = cli.token.ok_or_else(|| anyhow::anyhow!("no admin token: pass --token or set CENSUS_TOKEN"))?;
+    let ca = cli.ca.ok_or_else(|| anyhow::anyhow!("no CA certificate: pass --ca FILE or set CENSUS_CA"))?;
+    let client = Client::new(&server, token.trim(), &ca)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        Ok(match cli.command {
+            Command::Hosts => cli::render_hosts(&client.hosts().await?, cli.format),
+            Command::Host { id } => cli::render_host(&client.host(&id).await?, cli.format),
+        })
+    })
+}

@@ -1,0 +1,110 @@
+//! Storage: one trait, one implementation per backend, one conformance suite for all.
+//!
+//! Ingest and queries speak only to [`Store`]; SQLite ([`sqlite::SqliteStore`]) is the embedded
+//! default and a PostgreSQL backend can follow without touching either.
+
+use census_inventory::Inventory;
+use serde::Serialize;
+
+pub mod sqlite;
+#[cfg(test)]
+pub(crate) mod suite;
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {reason}")]
+    Open { path: String, reason: String },
+    #[error("database: {0}")]
+    Db(String),
+    #[error("public key of agent {0} differs from the one it enrolled with")]
+    KeyConflict(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub agent_id: String,
+    pub public_key: Vec<u8>,
+    pub hostname: String,
+    pub agent_version: String,
+    pub enrolled_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRecord {
+    pub agent_id: String,
+    pub public_key: Vec<u8>,
+    pub last_sequence: u64,
+}
+
+/// A verified report, ready to apply.
+#[derive(Debug, Clone)]
+pub struct VerifiedReport {
+    pub agent_id: String,
+    pub sequence: u64,
+    pub agent_version: String,
+    pub collected_at: Millis,
+    pub received_at: Millis,
+    /// `None` for a heartbeat.
+    pub inventory: Option<Inventory>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Durably stored.
+    Stored,
+    /// This sequence was the last applied: acknowledged again, nothing changed.
+    Duplicate,
+    /// Lower than the last applied sequence: refused, nothing changed.
+    Stale { last: u64 },
+}
+
+/// One line of `census hosts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostSummary {
+    pub id: String,
+    pub hostname: String,
+    pub os: String,
+    pub os_id: String,
+    pub os_version: String,
+    pub kernel: String,
+    pub arch: String,
+    pub last_seen: Millis,
+    pub package_count: u64,
+    pub agent_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostDetail {
+    #[serde(flatten)]
+    pub summary: HostSummary,
+    pub machine_id: String,
+    pub enrolled_at: Millis,
+    pub sequence: u64,
+    pub collected_at: Millis,
+    pub inventory: Inventory,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostLookup {
+    Found(Box<HostDetail>),
+    NotFound,
+    /// The query matched several hosts: their ids.
+    Ambiguous(Vec<String>),
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Records an agent and its key. Enrolling the same id with the same key again only updates
+    /// the host name and version; with another key it is refused.
+    async fn enroll(&self, agent: NewAgent) -> Result<(), StoreError>;
+    async fn agent(&self, agent_id: &str) -> Result<Option<AgentRecord>, StoreError>;
+    /// Applies a verified report in one transaction: sequence check, inventory, packages.
+    async fn apply(&self, report: VerifiedReport) -> Result<Applied, StoreError>;
+    /// Hosts that have sent at least one full inventory, by host name.
+    async fn hosts(&self) -> Result<Vec<HostSummary>, StoreError>;
+    /// A host by exact id, unique id prefix (4+ characters) or unique host name.
+    async fn host(&self, query: &str) -> Result<HostLookup, StoreError>;
+}

@@ -1,0 +1,117 @@
+//! The storage conformance suite: every backend must pass all of it.
+
+use census_inventory::{Inventory, OperatingSystem, Package};
+
+use super::*;
+
+pub async fn enroll_one(store: &dyn Store, id: &str) {
+    store
+        .enroll(NewAgent {
+            agent_id: id.into(),
+            public_key: vec![7; 32],
+            hostname: format!("{id}-host"),
+            agent_version: "0.1.0".into(),
+            enrolled_at: 1_000,
+        })
+        .await
+        .unwrap();
+}
+
+fn inventory(hostname: &str, packages: usize) -> Inventory {
+    Inventory {
+        os: OperatingSystem { hostname: hostname.into(), pretty_name: "Debian 12".into(), ..Default::default() },
+        software: (0..packages)
+            .map(|i| Package {
+                name: format!("pkg{i}"),
+                version: "1".into(),
+                source: "dpkg".into(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn report(id: &str, sequence: u64, inv: Option<Inventory>) -> VerifiedReport {
+    VerifiedReport {
+        agent_id: id.into(),
+        sequence,
+        agent_version: "0.1.0".into(),
+        collected_at: 2_000,
+        received_at: 3_000 + sequence as i64,
+        inventory: inv,
+    }
+}
+
+pub async fn run_all(store: &dyn Store) {
+    enrollment_is_idempotent_per_key(store).await;
+    sequences_apply_once_in_order(store).await;
+    latest_inventory_replaces_the_previous(store).await;
+    heartbeat_updates_only_liveness(store).await;
+    lookup_by_id_prefix_and_hostname(store).await;
+}
+
+async fn enrollment_is_idempotent_per_key(store: &dyn Store) {
+    enroll_one(store, "a1").await;
+    enroll_one(store, "a1").await;
+    let rec = store.agent("a1").await.unwrap().unwrap();
+    assert_eq!(rec.public_key, vec![7; 32]);
+    assert_eq!(rec.last_sequence, 0);
+    let other_key = NewAgent {
+        agent_id: "a1".into(),
+        public_key: vec![8; 32],
+        hostname: "x".into(),
+        agent_version: "0".into(),
+        enrolled_at: 1,
+    };
+    assert!(matches!(store.enroll(other_key).await, Err(StoreError::KeyConflict(_))));
+    assert_eq!(store.agent("nobody").await.unwrap(), None);
+}
+
+async fn sequences_apply_once_in_order(store: &dyn Store) {
+    enroll_one(store, "s1").await;
+    assert_eq!(store.apply(report("s1", 5, Some(inventory("s1", 3)))).await.unwrap(), Applied::Stored);
+    assert_eq!(store.apply(report("s1", 5, Some(inventory("s1", 9)))).await.unwrap(), Applied::Duplicate);
+    assert_eq!(store.apply(report("s1", 4, Some(inventory("s1", 9)))).await.unwrap(), Applied::Stale { last: 5 });
+    let host = store.hosts().await.unwrap().into_iter().find(|h| h.id == "s1").unwrap();
+    assert_eq!(host.package_count, 3, "neither the duplicate nor the stale report changed anything");
+    assert_eq!(store.agent("s1").await.unwrap().unwrap().last_sequence, 5);
+}
+
+async fn latest_inventory_replaces_the_previous(store: &dyn Store) {
+    enroll_one(store, "r1").await;
+    store.apply(report("r1", 1, Some(inventory("r1", 10)))).await.unwrap();
+    store.apply(report("r1", 2, Some(inventory("r1-renamed", 4)))).await.unwrap();
+    let HostLookup::Found(d) = store.host("r1").await.unwrap() else { panic!("r1 not found") };
+    assert_eq!(d.summary.hostname, "r1-renamed");
+    assert_eq!(d.summary.package_count, 4);
+    assert_eq!(d.inventory.software.len(), 4);
+    assert_eq!(d.sequence, 2);
+}
+
+async fn heartbeat_updates_only_liveness(store: &dyn Store) {
+    enroll_one(store, "h1").await;
+    store.apply(report("h1", 1, Some(inventory("h1", 2)))).await.unwrap();
+    assert_eq!(store.apply(report("h1", 2, None)).await.unwrap(), Applied::Stored);
+    let h = store.hosts().await.unwrap().into_iter().find(|h| h.id == "h1").unwrap();
+    assert_eq!(h.package_count, 2);
+    assert_eq!(h.last_seen, 3_002);
+    // An agent that only ever sent heartbeats is not a host yet.
+    enroll_one(store, "h2").await;
+    store.apply(report("h2", 1, None)).await.unwrap();
+    assert!(store.hosts().await.unwrap().iter().all(|h| h.id != "h2"));
+}
+
+async fn lookup_by_id_prefix_and_hostname(store: &dyn Store) {
+    for id in ["abcd1111", "abcd2222"] {
+        enroll_one(store, id).await;
+        store.apply(report(id, 1, Some(inventory(&format!("host-{id}"), 1)))).await.unwrap();
+    }
+    assert!(matches!(store.host("abcd1111").await.unwrap(), HostLookup::Found(_)));
+    assert!(matches!(store.host("abcd1").await.unwrap(), HostLookup::Found(_)));
+    assert_eq!(store.host("abcd").await.unwrap(), HostLookup::Ambiguous(vec!["abcd1111".into(), "abcd2222".into()]));
+    assert!(matches!(store.host("host-abcd2222").await.unwrap(), HostLookup::Found(_)));
+    assert_eq!(store.host("zzzz").await.unwrap(), HostLookup::NotFound);
+    assert_eq!(store.host("%").await.unwrap(), HostLookup::NotFound, "wildcards in a query match nothing");
+    assert_eq!(store.host("abc%").await.unwrap(), HostLookup::NotFound, "wildcards in a query match nothing");
+}

@@ -1,0 +1,105 @@
+//! TLS from the first run: a CA and a server certificate the collector makes itself.
+//!
+//! The CA (`ca.pem`, `ca.key`) is created once in the data directory; agents and the CLI pin
+//! `ca.pem`. The server certificate is issued from that CA at every start for the names the
+//! collector answers to (localhost, loopback addresses, the host name, `--tls-san` values), so
+//! adding a name needs no new CA and no change on the agents.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rustls::ServerConfig;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::datadir::{self, DataDirError};
+
+pub const CA_CERT_FILE: &str = "ca.pem";
+pub const CA_KEY_FILE: &str = "ca.key";
+const CA_COMMON_NAME: &str = "census collector CA";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    #[error("{path}: {reason}")]
+    Material { path: PathBuf, reason: String },
+    #[error("tls setup: {0}")]
+    Setup(String),
+}
+
+fn ca_params() -> Result<CertificateParams, rcgen::Error> {
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name.push(DnType::CommonName, CA_COMMON_NAME);
+    params.distinguished_name.push(DnType::OrganizationName, "census");
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    Ok(params)
+}
+
+/// Loads the CA from `dir`, creating it on first run. Returns the CA's key.
+pub fn ensure_ca(dir: &Path) -> Result<(KeyPair, bool), TlsError> {
+    let key_path = dir.join(CA_KEY_FILE);
+    let cert_path = dir.join(CA_CERT_FILE);
+    if key_path.exists() && cert_path.exists() {
+        let pem = datadir::read_text(&key_path)?;
+        let key = KeyPair::from_pem(&pem)
+            .map_err(|e| TlsError::Material { path: key_path, reason: format!("not a usable CA key: {e}") })?;
+        return Ok((key, false));
+    }
+    let setup = |e: rcgen::Error| TlsError::Setup(e.to_string());
+    let key = KeyPair::generate().map_err(setup)?;
+    let cert = ca_params().map_err(setup)?.self_signed(&key).map_err(setup)?;
+    datadir::write_private(&key_path, key.serialize_pem().as_bytes())?;
+    datadir::write_public(&cert_path, cert.pem().as_bytes())?;
+    Ok((key, true))
+}
+
+/// Issues a server certificate for `names` from the CA and builds the rustls config:
+/// TLS 1.3 only, ALPN h2 (gRPC and API) and http/1.1 (API).
+pub fn server_config(ca_key: KeyPair, names: &[String]) -> Result<Arc<ServerConfig>, TlsError> {
+    let setup = |e: rcgen::Error| TlsError::Setup(e.to_string());
+    let issuer = Issuer::new(ca_params().map_err(setup)?, ca_key);
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(setup)?;
+    params.distinguished_name.push(DnType::CommonName, "census collector");
+    for name in names {
+        params.subject_alt_names.push(match name.parse::<std::net::IpAddr>() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) => SanType::DnsName(name.clone().try_into().map_err(setup)?),
+        });
+    }
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().map_err(setup)?;
+    let cert = params.signed_by(&key, &issuer).map_err(setup)?;
+    let chain = vec![CertificateDer::from(cert.der().to_vec())];
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| TlsError::Setup(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .map_err(|e| TlsError::Setup(e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The names the server certificate covers by default.
+pub fn default_names(listen: &std::net::SocketAddr, extra: &[String]) -> Vec<String> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let h = h.trim();
+        if !h.is_empty() {
+            names.push(h.to_string());
+        }
+    }
+    if !listen.ip().is_unspecified() {
+        names.push(listen.ip().to_string());
+    }
+    names.extend(extra.iter().cloned());
+    names.sort();
+    names.dedup();
+    names
+}
