@@ -73,7 +73,7 @@ fn wrong_ca_and_wrong_secret() {
     };
     let out = args(&other.ca(), &collector.file("enroll-secret"));
     let line = one_error_line(&out, "census-agent: cannot reach collector at ");
-    assert!(line.contains("certificate"), "{line}");
+    assert!(line.contains("UnknownIssuer") && line.ends_with("(is --ca this collector's ca.pem?)"), "{line}");
 
     let out = args(&collector.ca(), "wrong-secret");
     one_error_line(&out, "census-agent: enrollment refused: enroll secret is not valid");
@@ -101,6 +101,11 @@ fn cli_errors() {
 
     let out = collector.census(&["host", "nope"]);
     one_error_line(&out, "census: server answered 404: no host matches \"nope\"");
+
+    let other = Collector::start();
+    let out = run("census", &["hosts", "--server", &collector.url, "--token", "t", "--ca", &other.ca()], &[]);
+    let line = one_error_line(&out, &format!("census: cannot reach {}: ", collector.url));
+    assert!(line.contains("UnknownIssuer"), "{line}");
 
     let out =
         run("census", &["hosts", "--server", "https://127.0.0.1:1", "--token", "t", "--ca", &collector.ca()], &[]);

@@ -75,3 +75,62 @@ fn data_survives_a_collector_restart() {
     let out = second.agent_once(&state, &fixture_root(), "");
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// The sequence of the host's latest report, or 0 when it has none yet.
+fn latest_sequence(collector: &Collector) -> u64 {
+    let out = collector.census(&["host", "web-01", "--format", "json"]);
+    if !out.status.success() {
+        return 0;
+    }
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["sequence"].as_u64().unwrap()
+}
+
+fn wait_for_sequence(collector: &Collector, at_least: u64) -> u64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let seq = latest_sequence(collector);
+        if seq >= at_least {
+            return seq;
+        }
+        assert!(std::time::Instant::now() < deadline, "no report {at_least} within 30s (latest {seq})");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn running_agent_reports_every_interval_survives_a_collector_restart_and_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("c");
+    let collector = Collector::start_in(&data);
+    let listen = collector.listen_addr();
+    let mut agent = std::process::Command::new(census_e2e::bin("census-agent"))
+        .args(["run", "--interval", "1", "--collector", &collector.url, "--ca", &collector.ca()])
+        .args(["--enroll-secret", &collector.file("enroll-secret"), "--state-dir"])
+        .arg(tmp.path().join("agent"))
+        .arg("--root")
+        .arg(fixture_root())
+        .env("CENSUS_LOG", "warn")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+
+    wait_for_sequence(&collector, 2);
+    // The collector goes away; the agent backs off and reconnects when it is back.
+    drop(collector);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let collector = Collector::start_at(&data, &listen);
+    let before = latest_sequence(&collector);
+    wait_for_sequence(&collector, before + 1);
+
+    let status = std::process::Command::new("kill").args(["-TERM", &agent.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let exit = loop {
+        if let Some(s) = agent.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "agent did not stop within 10s of SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(exit.success(), "agent exit status after SIGTERM: {exit:?}");
+}

@@ -55,8 +55,13 @@ impl Collector {
     }
 
     pub fn start_in(data_dir: &Path) -> Self {
+        Self::start_at(data_dir, "127.0.0.1:0")
+    }
+
+    /// Starts on a given address (to restart a collector where its agents expect it).
+    pub fn start_at(data_dir: &Path, listen: &str) -> Self {
         let mut child = Command::new(bin("census-collector"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", listen, "--data-dir"])
             .arg(data_dir)
             .env("CENSUS_LOG", "warn")
             .stdout(Stdio::piped())
@@ -82,6 +87,11 @@ impl Collector {
         let url =
             first.strip_prefix("census-collector listening on ").expect("first line names the address").to_string();
         Self { child, url, data_dir: data_dir.to_path_buf(), _tmp: None }
+    }
+
+    /// The `host:port` this collector listens on.
+    pub fn listen_addr(&self) -> String {
+        self.url.trim_start_matches("https://").to_string()
     }
 
     pub fn file(&self, name: &str) -> String {

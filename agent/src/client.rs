@@ -120,8 +120,13 @@ pub async fn connect_to(target: &CollectorTarget) -> Result<AgentServiceClient<C
         .map_err(|e| bad_url(error_chain(&e)))?
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_keepalive(Some(Duration::from_secs(60)));
-    let channel =
-        endpoint.connect().await.map_err(|e| ClientError::Connect { url: url.to_string(), reason: error_chain(&e) })?;
+    let channel = endpoint.connect().await.map_err(|e| {
+        let mut reason = error_chain(&e);
+        if reason.contains("certificate") {
+            reason.push_str(" (is --ca this collector's ca.pem?)");
+        }
+        ClientError::Connect { url: url.to_string(), reason }
+    })?;
     Ok(AgentServiceClient::new(channel))
 }
 

@@ -15,9 +15,8 @@ use clap::{Parser, Subcommand};
     about = "census endpoint agent: inventory this host and report it to a collector"
 )]
 struct Cli {
-    /// Log level: error, warn, info, debug or trace.
-    #[arg(long, global = true, default_value = "info", env = "CENSUS_LOG")]
-    log_level: tracing::Level,
+    #[command(flatten)]
+    log: census_cmd::LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,19 +60,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_max_level(cli.log_level)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
-    match execute(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("census-agent: {}", one_line(&e));
-            ExitCode::FAILURE
-        }
-    }
+    cli.log.init();
+    census_cmd::exit("census-agent", execute(cli.command))
 }
 
 fn execute(command: Command) -> anyhow::Result<()> {
@@ -95,32 +83,8 @@ fn execute(command: Command) -> anyhow::Result<()> {
                 once,
             };
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            rt.block_on(run::run(cfg, shutdown_signal()))?;
+            rt.block_on(run::run(cfg, census_cmd::shutdown_signal()))?;
             Ok(())
         }
-    }
-}
-
-/// The error and those of its causes whose text it does not already contain, on one line.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut line = e.to_string();
-    for cause in e.chain().skip(1) {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line = format!("{line}: {text}");
-        }
-    }
-    line
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

@@ -85,7 +85,14 @@ impl Client {
         let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
             .connect(self.server_name.clone(), tcp)
             .await
-            .map_err(|e| connect(e.to_string()))?;
+            .map_err(|e| {
+                let reason = e.to_string();
+                if reason.contains("certificate") {
+                    connect(format!("{reason} (is --ca / CENSUS_CA this collector's ca.pem?)"))
+                } else {
+                    connect(reason)
+                }
+            })?;
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| connect(e.to_string()))?;
         tokio::spawn(conn);

@@ -28,9 +28,14 @@ pub enum TlsError {
     Setup(String),
 }
 
-fn ca_params() -> Result<CertificateParams, rcgen::Error> {
+/// The CA's parameters. Its name carries a fingerprint of its own key, so two collectors' CAs
+/// never share a name (a client given the wrong CA then sees "unknown issuer"), and reloading
+/// the key reproduces the name exactly.
+fn ca_params(key: &KeyPair) -> Result<CertificateParams, rcgen::Error> {
+    let digest = ring::digest::digest(&ring::digest::SHA256, key.public_key_raw());
+    let fingerprint: String = digest.as_ref()[..6].iter().map(|b| format!("{b:02x}")).collect();
     let mut params = CertificateParams::new(Vec::<String>::new())?;
-    params.distinguished_name.push(DnType::CommonName, CA_COMMON_NAME);
+    params.distinguished_name.push(DnType::CommonName, format!("{CA_COMMON_NAME} {fingerprint}"));
     params.distinguished_name.push(DnType::OrganizationName, "census");
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
@@ -49,7 +54,7 @@ pub fn ensure_ca(dir: &Path) -> Result<(KeyPair, bool), TlsError> {
     }
     let setup = |e: rcgen::Error| TlsError::Setup(e.to_string());
     let key = KeyPair::generate().map_err(setup)?;
-    let cert = ca_params().map_err(setup)?.self_signed(&key).map_err(setup)?;
+    let cert = ca_params(&key).map_err(setup)?.self_signed(&key).map_err(setup)?;
     datadir::write_private(&key_path, key.serialize_pem().as_bytes())?;
     datadir::write_public(&cert_path, cert.pem().as_bytes())?;
     Ok((key, true))
@@ -59,7 +64,7 @@ pub fn ensure_ca(dir: &Path) -> Result<(KeyPair, bool), TlsError> {
 /// TLS 1.3 only, ALPN h2 (gRPC and API) and http/1.1 (API).
 pub fn server_config(ca_key: KeyPair, names: &[String]) -> Result<Arc<ServerConfig>, TlsError> {
     let setup = |e: rcgen::Error| TlsError::Setup(e.to_string());
-    let issuer = Issuer::new(ca_params().map_err(setup)?, ca_key);
+    let issuer = Issuer::new(ca_params(&ca_key).map_err(setup)?, ca_key);
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(setup)?;
     params.distinguished_name.push(DnType::CommonName, "census collector");
     for name in names {

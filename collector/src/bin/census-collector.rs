@@ -10,9 +10,8 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "census-collector", version, about = "census collector: keeps the fleet inventory")]
 struct Cli {
-    /// Log level: error, warn, info, debug or trace.
-    #[arg(long, global = true, default_value = "info", env = "CENSUS_LOG")]
-    log_level: tracing::Level,
+    #[command(flatten)]
+    log: census_cmd::LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,42 +35,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_max_level(cli.log_level)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+    cli.log.init();
     let Command::Serve { listen, data_dir, tls_san } = cli.command;
+    let config = ServeConfig { listen, data_dir, tls_san };
     let result = tokio::runtime::Runtime::new()
         .map_err(anyhow::Error::from)
-        .and_then(|rt| Ok(rt.block_on(server::serve(ServeConfig { listen, data_dir, tls_san }, shutdown_signal()))?));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("census-collector: {}", one_line(&e));
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// The error and those of its causes whose text it does not already contain, on one line.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut line = e.to_string();
-    for cause in e.chain().skip(1) {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line = format!("{line}: {text}");
-        }
-    }
-    line
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else { return std::future::pending().await };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+        .and_then(|rt| Ok(rt.block_on(server::serve(config, census_cmd::shutdown_signal()))?));
+    census_cmd::exit("census-collector", result)
 }

@@ -38,16 +38,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match execute(cli) {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("census: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let result = execute(cli).map(|out| print!("{out}"));
+    census_cmd::exit("census", result)
 }
 
 fn execute(cli: Cli) -> anyhow::Result<String> {

@@ -1,0 +1,77 @@
+//! What the census binaries share, so that each `main` stays a few lines: logging to stderr,
+//! one error line with exit code 1, and the signal that asks a long-running command to stop.
+//! Command-line errors are clap's (exit code 2).
+
+use std::process::ExitCode;
+
+/// The logging flag every long-running census binary takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogArgs {
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, global = true, default_value = "info", env = "CENSUS_LOG")]
+    pub log_level: tracing::Level,
+}
+
+impl LogArgs {
+    /// Logs to stderr at the chosen level, with colours only on a terminal.
+    pub fn init(&self) {
+        init_logging(self.log_level);
+    }
+}
+
+/// Logs to stderr at `level`, with colours only on a terminal.
+pub fn init_logging(level: tracing::Level) {
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}
+
+/// The error and those of its causes whose text it does not already contain, on one line.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line = format!("{line}: {text}");
+        }
+    }
+    line
+}
+
+/// Exit code 0, or one line `PROGRAM: error` on stderr and exit code 1.
+pub fn exit(program: &str, result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else { return std::future::pending().await };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let io = std::io::Error::other("disk on fire");
+        let e = anyhow::Error::new(io).context("state directory /x: disk on fire");
+        assert_eq!(one_line(&e), "state directory /x: disk on fire");
+        let e = anyhow::Error::new(std::io::Error::other("refused")).context("cannot reach collector");
+        assert_eq!(one_line(&e), "cannot reach collector: refused");
+    }
+}
