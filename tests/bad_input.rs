@@ -150,3 +150,33 @@ fn collector_port_in_use_and_bad_data_dir() {
     );
     one_error_line(&out, &format!("census-collector: {}: ", file.display()));
 }
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::process::{Command, Stdio};
+    // Large outputs (the live host's inventory), so the writes meet the closed pipe rather than
+    // fitting in its buffer.
+    let collector = Collector::start();
+    let state = tempfile::tempdir().unwrap();
+    let out = collector.agent_once(state.path(), std::path::Path::new("/"), &collector.file("enroll-secret"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let host_id = collector.hosts_json()[0]["id"].as_str().unwrap().to_string();
+    let cli_env = collector.cli_env();
+    for (bin, args) in [
+        ("census-agent", vec!["inventory", "--format", "json"]),
+        ("census", vec!["host", host_id.as_str(), "--format", "json"]),
+    ] {
+        let mut child = Command::new(census_e2e::bin(bin))
+            .args(&args)
+            .envs(cli_env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{bin}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{bin}: {err}");
+    }
+}

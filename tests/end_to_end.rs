@@ -134,3 +134,41 @@ fn running_agent_reports_every_interval_survives_a_collector_restart_and_stops_o
     };
     assert!(exit.success(), "agent exit status after SIGTERM: {exit:?}");
 }
+
+#[test]
+fn agent_enrolls_again_when_the_collector_lost_its_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("c");
+    let state = tmp.path().join("agent");
+    let collector = Collector::start_in(&data);
+    let secret = collector.file("enroll-secret");
+    assert!(collector.agent_once(&state, &fixture_root(), &secret).status.success());
+    let listen = collector.listen_addr();
+    drop(collector);
+    for f in ["census.db", "census.db-wal", "census.db-shm"] {
+        let _ = std::fs::remove_file(data.join(f));
+    }
+
+    let collector = Collector::start_at(&data, &listen);
+    // Without a secret the agent cannot enroll again, and says so.
+    let out = collector.agent_once(&state, &fixture_root(), "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("rejected: unknown agent"), "{}", stderr(&out));
+    // With it, the same key enrolls again and the report lands.
+    let out = collector.agent_once(&state, &fixture_root(), &secret);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hosts = collector.hosts_json();
+    assert_eq!(hosts.len(), 1);
+    assert_eq!(hosts[0]["hostname"], "web-01");
+
+    // Lost again while the agent believes it is enrolled: one `--once` run with the secret
+    // meets "unknown agent", enrolls again and resends within the same run.
+    drop(collector);
+    for f in ["census.db", "census.db-wal", "census.db-shm"] {
+        let _ = std::fs::remove_file(data.join(f));
+    }
+    let collector = Collector::start_at(&data, &listen);
+    let out = collector.agent_once(&state, &fixture_root(), &secret);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(collector.hosts_json().len(), 1);
+}

@@ -1,5 +1,8 @@
 //! Test harness: locate the real binaries, start a collector on 127.0.0.1:0 with a temporary
 //! data directory, and run the agent and the CLI against it.
+//!
+//! Run these through `cargo test --workspace`: `cargo test -p census-e2e` alone does not rebuild
+//! the binaries (they belong to other packages) and would test stale ones.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use census_agent::client::{self, ClientError, ReportStream};
 use census_agent::host::Host;
 use census_e2e::{Collector, fixture_root};
 use census_proto::signing::AgentKey;
-use census_proto::v1::{EnrollRequest, Report, report::Body};
+use census_proto::v1::{EnrollRequest, RejectCode, Report, report::Body};
 
 fn full_report(agent_id: &str, sequence: u64) -> Report {
     let inventory = census_agent::sources::collect(&Host::open(&fixture_root()).unwrap());
@@ -20,7 +20,7 @@ fn full_report(agent_id: &str, sequence: u64) -> Report {
     }
 }
 
-fn rejected_code(r: Result<census_proto::v1::Ack, ClientError>) -> String {
+fn rejected_code(r: Result<census_proto::v1::Ack, ClientError>) -> RejectCode {
     match r {
         Err(ClientError::Rejected { code, .. }) => code,
         other => panic!("expected a rejection, got {other:?}"),
@@ -47,26 +47,26 @@ async fn tampered_and_wrong_key_reports_store_nothing() {
     for i in [0, good.report.len() / 2, good.report.len() - 1] {
         let mut tampered = good.clone();
         tampered.report[i] ^= 0x20;
-        assert_eq!(rejected_code(stream.send(tampered).await), "bad signature", "byte {i}");
+        assert_eq!(rejected_code(stream.send(tampered).await), RejectCode::BadSignature, "byte {i}");
     }
     // A flipped signature byte.
     let mut tampered = good.clone();
     tampered.signature[10] ^= 0x01;
-    assert_eq!(rejected_code(stream.send(tampered).await), "bad signature");
+    assert_eq!(rejected_code(stream.send(tampered).await), RejectCode::BadSignature);
 
     // Signed by another key under the enrolled agent's id.
     let intruder = AgentKey::generate().unwrap();
     let forged = intruder.sign(&full_report(&key.agent_id(), 1));
-    assert_eq!(rejected_code(stream.send(forged).await), "bad signature");
+    assert_eq!(rejected_code(stream.send(forged).await), RejectCode::BadSignature);
 
     // Signed by a key that never enrolled, under its own id.
     let stranger = intruder.sign(&full_report(&intruder.agent_id(), 1));
-    assert_eq!(rejected_code(stream.send(stranger).await), "unknown agent");
+    assert_eq!(rejected_code(stream.send(stranger).await), RejectCode::UnknownAgent);
 
     // Validly signed, but the report names another agent than its envelope.
     let mut mismatched = key.sign(&full_report(&intruder.agent_id(), 1));
     mismatched.agent_id = key.agent_id();
-    assert_eq!(rejected_code(stream.send(mismatched).await), "agent mismatch");
+    assert_eq!(rejected_code(stream.send(mismatched).await), RejectCode::AgentMismatch);
 
     assert!(collector.hosts_json().is_empty(), "a refused report stored nothing");
 

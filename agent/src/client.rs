@@ -31,8 +31,8 @@ pub enum ClientError {
     NoSecret(String),
     #[error("collector {0}")]
     Rpc(String),
-    #[error("report {sequence} rejected: {code}: {message}")]
-    Rejected { sequence: u64, code: String, message: String },
+    #[error("report {sequence} rejected: {}: {message}", reject_code_text(*.code))]
+    Rejected { sequence: u64, code: v1::RejectCode, message: String },
     #[error("no acknowledgement for report {0} within {ACK_TIMEOUT:?}")]
     AckTimeout(u64),
     #[error("collector closed the stream before acknowledging report {0}")]
@@ -44,7 +44,7 @@ pub enum ClientError {
 impl ClientError {
     /// Rejections that mean "enroll again" (the collector no longer knows this agent).
     pub fn is_unknown_agent(&self) -> bool {
-        matches!(self, ClientError::Rejected { code, .. } if code == "unknown agent")
+        matches!(self, ClientError::Rejected { code: v1::RejectCode::UnknownAgent, .. })
     }
 }
 
@@ -212,11 +212,8 @@ impl ReportStream {
                 match msg.kind {
                     Some(Kind::Ack(ack)) if ack.sequence == sequence => return Ok(ack),
                     Some(Kind::Reject(r)) if r.sequence == sequence || r.sequence == 0 => {
-                        return Err(ClientError::Rejected {
-                            sequence,
-                            code: reject_code_text(r.code),
-                            message: r.message,
-                        });
+                        let code = v1::RejectCode::try_from(r.code).unwrap_or(v1::RejectCode::Unspecified);
+                        return Err(ClientError::Rejected { sequence, code, message: r.message });
                     }
                     _ => continue,
                 }
@@ -242,9 +239,9 @@ fn decode_sequence(r: &SignedReport) -> u64 {
     Report::decode(r.report.as_slice()).map(|r| r.sequence).unwrap_or_default()
 }
 
-fn reject_code_text(code: i32) -> String {
+fn reject_code_text(code: v1::RejectCode) -> &'static str {
     use v1::RejectCode as C;
-    match C::try_from(code).unwrap_or(C::Unspecified) {
+    match code {
         C::BadSignature => "bad signature",
         C::UnknownAgent => "unknown agent",
         C::Malformed => "malformed report",
@@ -252,5 +249,4 @@ fn reject_code_text(code: i32) -> String {
         C::StaleSequence => "stale sequence",
         C::Unspecified => "rejected",
     }
-    .to_string()
 }

@@ -69,7 +69,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
         Command::Inventory { root, format } => {
             let host = census_agent::host::Host::open(&root)?;
             let inv = census_agent::sources::collect(&host);
-            print!("{}", render::inventory(&inv, format));
+            census_cmd::print_stdout(&render::inventory(&inv, format))?;
             Ok(())
         }
         Command::Run { collector, ca, enroll_secret, state_dir, interval, root, once } => {

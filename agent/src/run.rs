@@ -101,7 +101,16 @@ pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()>) -> Result<(
 
     if agent.cfg.once {
         let mut session = agent.connect().await?;
-        let sequence = agent.report(&mut session).await?;
+        let sequence = match agent.report(&mut session).await {
+            // The collector lost this agent (a new database behind the same CA): enroll again
+            // and resend, once.
+            Err(RunError::Client(e)) if e.is_unknown_agent() && agent.cfg.enroll_secret.is_some() => {
+                warn!(error = %e, "collector does not know this agent; enrolling again");
+                session = agent.connect().await?;
+                agent.report(&mut session).await?
+            }
+            other => other?,
+        };
         info!(sequence, "report acknowledged");
         session.stream.close().await;
         return Ok(());

@@ -52,6 +52,17 @@ pub fn exit(program: &str, result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
+/// Writes command output to stdout. A reader that went away (`census hosts | head`) ends the
+/// output quietly instead of failing or panicking.
+pub fn print_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// Completes on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};

@@ -38,7 +38,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = execute(cli).map(|out| print!("{out}"));
+    let result = execute(cli).and_then(|out| Ok(census_cmd::print_stdout(&out)?));
     census_cmd::exit("census", result)
 }
 
