@@ -54,16 +54,15 @@ struct Session {
 impl Agent {
     async fn connect(&self) -> Result<Session, RunError> {
         let mut client = client::connect_to(&self.target).await?;
-        let hostname = std::fs::read_to_string(self.host.path("proc/sys/kernel/hostname"))
-            .or_else(|_| std::fs::read_to_string(self.host.path("etc/hostname")))
-            .unwrap_or_default();
+        let read = |rel| self.host.read_value(rel).ok().flatten().filter(|h| !h.is_empty());
+        let hostname = read("proc/sys/kernel/hostname").or_else(|| read("etc/hostname")).unwrap_or_default();
         let agent_id = client::ensure_enrolled(
             &mut client,
             &self.state,
             &self.key,
             &self.target,
             self.cfg.enroll_secret.as_deref(),
-            hostname.trim(),
+            &hostname,
         )
         .await?;
         info!(agent_id, collector = self.cfg.collector, "connected");

@@ -4,8 +4,8 @@
 //! mode 0600 in a 0700 directory, so a crash mid-write leaves the previous valid file.
 
 use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use census_proto::signing::{AgentKey, KeyError};
@@ -127,25 +127,15 @@ impl StateDir {
     }
 }
 
-/// Writes `bytes` to `path` with mode 0600 so that readers see the old or the new file whole.
+/// Writes a state file atomically with mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let io_err = |source| StateError::Io { path: path.to_path_buf(), source };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = path.with_extension("tmp");
-    let mut f =
-        fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io_err)?;
-    f.set_permissions(fs::Permissions::from_mode(0o600)).map_err(io_err)?;
-    f.write_all(bytes).map_err(io_err)?;
-    f.sync_all().map_err(io_err)?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(io_err)?;
-    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
-    Ok(())
+    census_cmd::write_atomic(path, bytes, 0o600).map_err(|source| StateError::Io { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn key_is_created_once_with_mode_0600() {

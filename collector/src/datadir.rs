@@ -2,8 +2,8 @@
 //! named file (`census.db`, `ca.pem`, `ca.key`, `enroll-secret`, `admin-token`).
 
 use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 pub const ENROLL_SECRET_FILE: &str = "enroll-secret";
@@ -45,11 +45,7 @@ pub fn read_text(path: &Path) -> Result<String, DataDirError> {
 }
 
 fn write_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DataDirError> {
-    let tmp = path.with_extension("tmp");
-    let mut f =
-        fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp).map_err(io_err(path))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(io_err(path))?;
-    fs::rename(&tmp, path).map_err(io_err(path))
+    census_cmd::write_atomic(path, bytes, mode).map_err(io_err(path))
 }
 
 /// Writes a secret file (mode 0600).

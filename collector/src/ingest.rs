@@ -79,7 +79,7 @@ pub async fn handle_report(store: &dyn Store, signed: SignedReport) -> Result<Co
         sequence,
         agent_version: report.agent_version,
         collected_at: timestamp_ms(report.collected_at),
-        received_at: crate::store::sqlite::now_ms(),
+        received_at: crate::store::now_ms(),
         inventory,
     };
     Ok(match store.apply(verified).await? {
@@ -121,7 +121,7 @@ impl AgentService for Ingest {
             public_key: req.public_key,
             hostname: req.hostname,
             agent_version: req.agent_version,
-            enrolled_at: crate::store::sqlite::now_ms(),
+            enrolled_at: crate::store::now_ms(),
         };
         self.store.enroll(agent).await.map_err(|e| match e {
             StoreError::KeyConflict(_) => Status::already_exists(e.to_string()),

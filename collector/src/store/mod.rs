@@ -13,6 +13,10 @@ pub(crate) mod suite;
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
 
+pub fn now_ms() -> Millis {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {reason}")]

@@ -10,7 +10,7 @@ use census_inventory::Inventory;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    AgentRecord, Applied, HostDetail, HostLookup, HostSummary, Millis, NewAgent, Store, StoreError, VerifiedReport,
+    AgentRecord, Applied, HostDetail, HostLookup, HostSummary, NewAgent, Store, StoreError, VerifiedReport, now_ms,
 };
 
 /// Numbered migrations, applied in order, each once.
@@ -70,10 +70,6 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
-}
-
-pub fn now_ms() -> Millis {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
 }
 
 fn to_i64(v: u64) -> i64 {
