@@ -17,6 +17,13 @@ cp "$root/proc/meminfo" corpus/proc_files/meminfo
 cp "$root/proc/net/if_inet6" corpus/proc_files/if_inet6
 [ -r /var/lib/dpkg/status ] && head -c 200000 /var/lib/dpkg/status > corpus/dpkg_status/host-status || true
 
+# Seeds kept in the repository, one folder per target.
+for dir in seeds/*/; do
+    target=$(basename "$dir")
+    mkdir -p "corpus/$target"
+    cp -n "$dir"* "corpus/$target/" 2>/dev/null || true
+done
+
 cargo fuzz build -O
 for target in $(cargo fuzz list); do
     echo "fuzz: $target for ${seconds}s"

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use crate::datadir::secret_matches;
-use crate::store::{HostDetail, HostLookup, HostSummary, Millis, Store};
+use crate::store::{HostDetail, HostLookup, HostSummary, Millis, SoftwareRow, Store};
+use census_inventory::version::{Constraint, Scheme};
 
 /// One row of `GET /api/v1/hosts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +112,34 @@ async fn get_host(State(store): State<Arc<dyn Store>>, Path(id): Path<String>) -
     }
 }
 
+/// `GET /api/v1/software?name=N[&version=CONSTRAINT][&source=S]`: the hosts that have package
+/// `N`, optionally only versions satisfying the constraint under each package's own ordering
+/// rules (dpkg, rpm, semver-ish).
+async fn software(
+    State(store): State<Arc<dyn Store>>,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let Some(name) = params.get("name").filter(|n| !n.is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "missing query parameter name", Vec::new());
+    };
+    let constraint = match params.get("version").filter(|v| !v.is_empty()).map(|v| Constraint::parse(v)) {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => return error(StatusCode::BAD_REQUEST, e.to_string(), Vec::new()),
+    };
+    let source = params.get("source").filter(|s| !s.is_empty()).map(String::as_str);
+    match store.software(name, source).await {
+        Ok(rows) => {
+            let rows: Vec<SoftwareRow> = rows
+                .into_iter()
+                .filter(|r| constraint.as_ref().is_none_or(|c| c.matches(Scheme::for_source(&r.source), &r.version)))
+                .collect();
+            Json(rows).into_response()
+        }
+        Err(e) => storage_error(e),
+    }
+}
+
 async fn require_token(State(token): State<Arc<String>>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
@@ -128,7 +157,45 @@ pub fn router(store: Arc<dyn Store>, admin_token: String) -> axum::Router {
     let api = axum::Router::new()
         .route("/api/v1/hosts", get(list_hosts))
         .route("/api/v1/hosts/{id}", get(get_host))
+        .route("/api/v1/software", get(software))
         .with_state(store)
         .layer(middleware::from_fn_with_state(Arc::new(admin_token), require_token));
     axum::Router::new().route("/healthz", get(|| async { "ok\n" })).merge(api)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn call(uri: &str, token: Option<&str>) -> (StatusCode, serde_json::Value) {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(crate::store::sqlite::SqliteStore::open(&dir.path().join("db")).unwrap());
+        let mut req = http::Request::get(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let resp = router(store, "secret".into()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let status = resp.status();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+    }
+
+    #[tokio::test]
+    async fn software_query_errors_are_json_with_status() {
+        let (s, body) = call("/api/v1/software?name=openssl", None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"], "missing Authorization: Bearer <admin token>");
+        let (s, body) = call("/api/v1/software", Some("secret")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "missing query parameter name");
+        let (s, body) = call("/api/v1/software?name=openssl&version=%3C", Some("secret")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "version constraint \"<\": no version after the operator in \"<\"");
+        let (s, body) = call("/api/v1/software?name=openssl&version=%3C3.0.7", Some("secret")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(body, serde_json::json!([]));
+    }
 }

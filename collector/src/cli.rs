@@ -12,6 +12,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use serde::de::DeserializeOwned;
 
 use crate::api::{ApiError, HostRow, HostView};
+use crate::store::SoftwareRow;
 use census_inventory::text::Table;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -124,17 +125,64 @@ impl Client {
     }
 
     pub async fn host(&self, id: &str) -> Result<HostView, CliError> {
-        let escaped: String = id
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        self.get(&format!("/api/v1/hosts/{escaped}")).await
+        self.get(&format!("/api/v1/hosts/{}", encode(id))).await
+    }
+
+    pub async fn software(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        source: Option<&str>,
+    ) -> Result<Vec<SoftwareRow>, CliError> {
+        let mut path = format!("/api/v1/software?name={}", encode(name));
+        for (key, value) in [("version", version), ("source", source)] {
+            if let Some(v) = value {
+                path.push_str(&format!("&{key}={}", encode(v)));
+            }
+        }
+        self.get(&path).await
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+const SOFTWARE_COLUMNS: [&str; 8] = ["host_id", "hostname", "name", "version", "arch", "source", "purl", "location"];
+
+fn software_cells(r: &SoftwareRow) -> Vec<String> {
+    vec![
+        r.host_id.clone(),
+        r.hostname.clone(),
+        r.name.clone(),
+        r.version.clone(),
+        r.arch.clone(),
+        r.source.clone(),
+        r.purl.clone(),
+        r.location.clone(),
+    ]
+}
+
+pub fn render_software(rows: &[SoftwareRow], format: Format) -> String {
+    match format {
+        Format::Json => json_text(&rows),
+        Format::Csv => csv_text(&SOFTWARE_COLUMNS, rows.iter().map(software_cells)),
+        Format::Table => {
+            let mut t = Table::new(["HOST ID", "HOSTNAME", "NAME", "VERSION", "ARCH", "SOURCE"]);
+            for r in rows {
+                t.row(software_cells(r).into_iter().take(6));
+            }
+            t.render()
+        }
     }
 }
 

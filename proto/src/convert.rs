@@ -186,6 +186,10 @@ impl From<&inv::Package> for v1::SoftwarePackage {
             maintainer: p.maintainer.clone(),
             installed_size_bytes: p.installed_size_bytes,
             selection: p.selection.clone(),
+            vendor: p.vendor.clone(),
+            install_time: p.install_time,
+            purl: p.purl.clone(),
+            location: p.location.clone(),
         }
     }
 }
@@ -201,6 +205,10 @@ impl From<v1::SoftwarePackage> for inv::Package {
             maintainer: p.maintainer,
             installed_size_bytes: p.installed_size_bytes,
             selection: p.selection,
+            vendor: p.vendor,
+            install_time: p.install_time,
+            purl: p.purl,
+            location: p.location,
         }
     }
 }
@@ -268,6 +276,10 @@ mod tests {
                 maintainer: "Debian OpenSSL Team".into(),
                 installed_size_bytes: 2048,
                 selection: "hold".into(),
+                vendor: "Debian".into(),
+                install_time: 1_700_000_000,
+                purl: "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12".into(),
+                location: "/usr/lib/python3/dist-packages".into(),
             }],
             warnings: vec![inv::Warning { source: "dpkg".into(), message: "m".into() }],
         }

@@ -3,15 +3,18 @@
 //! These types know nothing of protobuf, files or the network. `census-proto` converts them
 //! to and from the wire; the agent's sources fill them; the collector keeps them as JSON.
 //! Unknown text values are empty strings and unknown numbers are 0, matching proto3 defaults,
-//! so a round trip through the wire is exact.
+//! so a round trip through the wire is exact. Every struct is `#[serde(default)]`: a document
+//! stored before a field existed still reads, with the field empty.
 
 use serde::{Deserialize, Serialize};
 
 pub mod text;
+pub mod version;
 
 /// A full inventory of one host. JSON top-level keys: `os`, `hardware`, `network`,
 /// `software`, `warnings`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Inventory {
     pub os: OperatingSystem,
     pub hardware: Hardware,
@@ -22,12 +25,14 @@ pub struct Inventory {
 
 /// A problem a source met while reading the host. The rest of the report still stands.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Warning {
     pub source: String,
     pub message: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OperatingSystem {
     pub name: String,
     pub version: String,
@@ -40,6 +45,7 @@ pub struct OperatingSystem {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Hardware {
     pub cpu: Cpu,
     pub memory_total_bytes: u64,
@@ -48,6 +54,7 @@ pub struct Hardware {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Cpu {
     pub model: String,
     pub vendor: String,
@@ -57,6 +64,7 @@ pub struct Cpu {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Disk {
     pub name: String,
     pub model: String,
@@ -66,6 +74,7 @@ pub struct Disk {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Dmi {
     pub sys_vendor: String,
     pub product_name: String,
@@ -81,11 +90,13 @@ pub struct Dmi {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Network {
     pub interfaces: Vec<Interface>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Interface {
     pub name: String,
     pub mac: String,
@@ -95,20 +106,38 @@ pub struct Interface {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct IpAddress {
     pub address: String,
     pub prefix_len: u32,
     pub scope: String,
 }
 
+/// One installed package, normalised across package managers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Package {
     pub name: String,
+    /// The full version as the package manager prints it, with epoch and release/revision where
+    /// the format has them (dpkg `1:2.3-4`, rpm `1:2.3-4.el9`).
     pub version: String,
     pub arch: String,
+    /// Which database reported it: dpkg, rpm, apk, pacman, snap, flatpak, homebrew, macos-app,
+    /// windows, python.
     pub source: String,
+    /// Source package, when it differs from name.
     pub source_package: String,
     pub maintainer: String,
+    pub vendor: String,
+    /// Unix seconds; 0 when unknown.
+    pub install_time: i64,
+    /// Bytes; 0 when unknown.
     pub installed_size_bytes: u64,
+    /// dpkg selection state (install, hold, ...); empty when the format has none.
     pub selection: String,
+    /// Package URL (purl spec), empty when the ecosystem has no purl type.
+    pub purl: String,
+    /// Where it is installed, when that tells installs apart (a per-user flatpak's home, a
+    /// Python site-packages directory); empty for system package databases.
+    pub location: String,
 }

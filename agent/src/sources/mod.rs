@@ -5,10 +5,20 @@ use census_inventory::{Inventory, Warning};
 
 use crate::host::Host;
 
+pub mod apk;
 pub mod dpkg;
+pub mod flatpak;
 pub mod hardware;
+pub mod homebrew;
+pub mod macos_apps;
 pub mod network;
 pub mod os;
+pub mod pacman;
+pub mod purl;
+pub mod python;
+pub mod rpm;
+pub mod snap;
+pub mod windows_programs;
 
 /// Collects warnings for one source.
 pub struct Warnings<'a> {
@@ -32,8 +42,22 @@ pub trait Source: Sync {
     fn collect(&self, host: &Host, inventory: &mut Inventory, warnings: &mut Warnings<'_>);
 }
 
-/// Every source, in the order they run.
-pub static SOURCES: &[&dyn Source] = &[&os::Os, &hardware::Hardware, &network::Network, &dpkg::Dpkg];
+/// Every source, in the order they run. `os` runs first: package sources read `inventory.os`
+/// for their purl `distro` qualifier.
+pub static SOURCES: &[&dyn Source] = &[
+    &os::Os,
+    &hardware::Hardware,
+    &network::Network,
+    &dpkg::Dpkg,
+    &rpm::Rpm,
+    &apk::Apk,
+    &pacman::Pacman,
+    &snap::Snap,
+    &flatpak::Flatpak,
+    &homebrew::Homebrew,
+    &macos_apps::MacosApps,
+    &python::Python,
+];
 
 /// Runs every source against `host`.
 pub fn collect(host: &Host) -> Inventory {

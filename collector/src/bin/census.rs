@@ -34,6 +34,19 @@ enum Command {
         #[arg(value_name = "ID")]
         id: String,
     },
+    /// List the hosts that have a package (exact name), with its versions.
+    Software {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Only versions satisfying this, compared by each package manager's own rules:
+        /// '<3.0.7', '>=1.1.1,<1.1.1w', '=2.0', '!=1.0' ("<<" and ">>" are dpkg's < and >).
+        #[arg(long, value_name = "CONSTRAINT")]
+        version: Option<String>,
+        /// Only packages from this source: dpkg, rpm, apk, pacman, snap, flatpak, homebrew,
+        /// macos-app, windows, python.
+        #[arg(long, value_name = "SOURCE")]
+        source: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -52,6 +65,13 @@ fn execute(cli: Cli) -> anyhow::Result<String> {
         Ok(match cli.command {
             Command::Hosts => cli::render_hosts(&client.hosts().await?, cli.format),
             Command::Host { id } => cli::render_host(&client.host(&id).await?, cli.format),
+            Command::Software { name, version, source } => {
+                if let Some(v) = &version {
+                    census_inventory::version::Constraint::parse(v)?;
+                }
+                let rows = client.software(&name, version.as_deref(), source.as_deref()).await?;
+                cli::render_software(&rows, cli.format)
+            }
         })
     })
 }

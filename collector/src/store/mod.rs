@@ -91,6 +91,19 @@ pub struct HostDetail {
     pub inventory: Inventory,
 }
 
+/// One installed copy of a package on one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SoftwareRow {
+    pub host_id: String,
+    pub hostname: String,
+    pub name: String,
+    pub version: String,
+    pub arch: String,
+    pub source: String,
+    pub purl: String,
+    pub location: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostLookup {
     Found(Box<HostDetail>),
@@ -109,6 +122,9 @@ pub trait Store: Send + Sync + 'static {
     async fn apply(&self, report: VerifiedReport) -> Result<Applied, StoreError>;
     /// Hosts that have sent at least one full inventory, by host name.
     async fn hosts(&self) -> Result<Vec<HostSummary>, StoreError>;
+    /// Every installed copy of the package named exactly `name` (optionally from one package
+    /// source) on every host, by host name.
+    async fn software(&self, name: &str, source: Option<&str>) -> Result<Vec<SoftwareRow>, StoreError>;
     /// A host by exact id, unique id prefix (4+ characters) or unique host name.
     async fn host(&self, query: &str) -> Result<HostLookup, StoreError>;
 }

@@ -10,11 +10,15 @@ use census_inventory::Inventory;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    AgentRecord, Applied, HostDetail, HostLookup, HostSummary, NewAgent, Store, StoreError, VerifiedReport, now_ms,
+    AgentRecord, Applied, HostDetail, HostLookup, HostSummary, NewAgent, SoftwareRow, Store, StoreError,
+    VerifiedReport, now_ms,
 };
 
 /// Numbered migrations, applied in order, each once.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_package_fields.sql")),
+];
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -195,6 +199,36 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn software(&self, name: &str, source: Option<&str>) -> Result<Vec<SoftwareRow>, StoreError> {
+        let (name, source) = (name.to_string(), source.map(str::to_string));
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT p.agent_id, h.hostname, p.name, p.version, p.arch, p.source, p.purl, p.location \
+                     FROM packages p JOIN hosts h USING (agent_id) \
+                     WHERE p.name = ?1 AND (?2 IS NULL OR p.source = ?2) \
+                     ORDER BY h.hostname, p.agent_id, p.source, p.arch, p.version",
+                )
+                .map_err(db)?;
+            let rows = stmt
+                .query_map(params![name, source], |r| {
+                    Ok(SoftwareRow {
+                        host_id: r.get(0)?,
+                        hostname: r.get(1)?,
+                        name: r.get(2)?,
+                        version: r.get(3)?,
+                        arch: r.get(4)?,
+                        source: r.get(5)?,
+                        purl: r.get(6)?,
+                        location: r.get(7)?,
+                    })
+                })
+                .map_err(db)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db)
+        })
+        .await
+    }
+
     async fn host(&self, query: &str) -> Result<HostLookup, StoreError> {
         let query = query.to_string();
         self.with(move |conn| {
@@ -278,7 +312,8 @@ fn store_inventory(
     tx.execute("DELETE FROM packages WHERE agent_id = ?1", [&report.agent_id])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO packages (agent_id, name, version, arch, source, source_package, maintainer, installed_size, \
-             selection) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             selection, vendor, install_time, purl, location) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     for p in &inv.software {
         insert.execute(params![
@@ -291,6 +326,10 @@ fn store_inventory(
             p.maintainer,
             to_i64(p.installed_size_bytes),
             p.selection,
+            p.vendor,
+            p.install_time,
+            p.purl,
+            p.location,
         ])?;
     }
     Ok(())

@@ -49,6 +49,36 @@ pub async fn run_all(store: &dyn Store) {
     latest_inventory_replaces_the_previous(store).await;
     heartbeat_updates_only_liveness(store).await;
     lookup_by_id_prefix_and_hostname(store).await;
+    software_by_name_and_source(store).await;
+}
+
+async fn software_by_name_and_source(store: &dyn Store) {
+    let pkg = |name: &str, version: &str, source: &str| Package {
+        name: name.into(),
+        version: version.into(),
+        source: source.into(),
+        arch: "amd64".into(),
+        purl: format!("pkg:x/{name}@{version}"),
+        location: "/here".into(),
+        ..Default::default()
+    };
+    for (id, host, packages) in [
+        ("sw1", "alpha", vec![pkg("openssl", "3.0.11-1", "dpkg"), pkg("openssl", "3.1.0", "python")]),
+        ("sw2", "beta", vec![pkg("openssl", "1:3.0.7-27.el9", "rpm"), pkg("curl", "8.0", "rpm")]),
+    ] {
+        enroll_one(store, id).await;
+        let mut inv = inventory(host, 0);
+        inv.software = packages;
+        store.apply(report(id, 1, Some(inv))).await.unwrap();
+    }
+    let all = store.software("openssl", None).await.unwrap();
+    let got: Vec<_> = all.iter().map(|r| (r.hostname.as_str(), r.source.as_str(), r.version.as_str())).collect();
+    assert_eq!(got, [("alpha", "dpkg", "3.0.11-1"), ("alpha", "python", "3.1.0"), ("beta", "rpm", "1:3.0.7-27.el9")]);
+    assert_eq!(all[0].purl, "pkg:x/openssl@3.0.11-1");
+    assert_eq!(all[0].location, "/here");
+    assert_eq!(store.software("openssl", Some("rpm")).await.unwrap().len(), 1);
+    assert!(store.software("OpenSSL", None).await.unwrap().is_empty(), "names match exactly");
+    assert!(store.software("' OR 1=1 --", None).await.unwrap().is_empty());
 }
 
 async fn enrollment_is_idempotent_per_key(store: &dyn Store) {

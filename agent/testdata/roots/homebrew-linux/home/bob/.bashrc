@@ -1,0 +1,1 @@
+# bob has no linuxbrew

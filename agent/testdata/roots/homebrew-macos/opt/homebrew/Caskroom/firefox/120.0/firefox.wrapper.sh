@@ -1,0 +1,2 @@
+#!/bin/bash
+exec '/Applications/Firefox.app/Contents/MacOS/firefox' "$@"

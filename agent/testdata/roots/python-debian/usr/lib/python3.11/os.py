@@ -1,0 +1,1 @@
+# stdlib, no site directory here
