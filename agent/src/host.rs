@@ -4,12 +4,16 @@
 //! root; kernel state that exists only behind a system call (IPv4 addresses via getifaddrs) is
 //! read only when the root is the live `/`, and otherwise reported as a warning.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// Longest line a line-oriented parser is given (1 MiB); longer lines are skipped unread.
 pub const MAX_LINE: usize = 1024 * 1024;
+
+/// Symlinks followed while resolving one path under a non-live root, as Linux's limit.
+const MAX_SYMLINKS: usize = 40;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -47,13 +51,96 @@ impl Host {
         &self.root
     }
 
-    /// The path of `rel` (written without a leading `/`) under the root.
+    /// The path of `rel` under the root, with symlinks resolved inside the root (see
+    /// [`Host::resolve`]); a missing path stays missing under the root. A path that cannot be
+    /// resolved at all (a symlink loop) becomes one under the root that does not exist, so
+    /// checks like `exists()` answer no rather than look outside the root.
     pub fn path(&self, rel: &str) -> PathBuf {
-        self.root.join(rel.trim_start_matches('/'))
+        self.locate(rel).unwrap_or_else(|_| self.root.join(".census-unresolvable").join(rel.trim_start_matches('/')))
+    }
+
+    /// Where `rel` is on this machine: under the live root the kernel resolves paths itself;
+    /// under any other root, symlinks are followed as if the root were `/`.
+    fn locate(&self, rel: &str) -> io::Result<PathBuf> {
+        let rel = rel.trim_start_matches('/');
+        if self.live {
+            return Ok(self.root.join(rel));
+        }
+        Ok(self.root.join(self.resolve_in_root(Path::new(rel), true)?))
+    }
+
+    /// Resolves the root-relative path `rel` as if the root were `/` (as `chroot` would): symlinks
+    /// are followed, an absolute target starts again at the root and `..` stops at the root, so no
+    /// path leaves it. Returns the root-relative path with no symlink in it; errors (kind NotFound
+    /// for a missing component) name no path, the caller does.
+    pub fn resolve(&self, rel: &Path) -> io::Result<PathBuf> {
+        self.resolve_in_root(rel, false)
+    }
+
+    /// [`Host::resolve`]; with `missing_ok`, a missing component ends the resolution and the
+    /// rest of `rel` is appended as written (nothing below a missing directory can be a link).
+    fn resolve_in_root(&self, rel: &Path, missing_ok: bool) -> io::Result<PathBuf> {
+        enum Part {
+            Root,
+            Parent,
+            Name(OsString),
+        }
+        fn push(todo: &mut Vec<Part>, path: &Path) {
+            for c in path.components().collect::<Vec<_>>().into_iter().rev() {
+                match c {
+                    Component::Prefix(_) | Component::RootDir => todo.push(Part::Root),
+                    Component::CurDir => {}
+                    Component::ParentDir => todo.push(Part::Parent),
+                    Component::Normal(n) => todo.push(Part::Name(n.to_os_string())),
+                }
+            }
+        }
+        let mut todo = Vec::new();
+        push(&mut todo, rel);
+        let mut out = PathBuf::new();
+        let mut links = 0;
+        while let Some(part) = todo.pop() {
+            match part {
+                Part::Root => out = PathBuf::new(),
+                Part::Parent => {
+                    out.pop();
+                }
+                Part::Name(name) => {
+                    out.push(name);
+                    let full = self.root.join(&out);
+                    let meta = match std::fs::symlink_metadata(&full) {
+                        Ok(m) => m,
+                        Err(e) if missing_ok && e.kind() == io::ErrorKind::NotFound => {
+                            while let Some(rest) = todo.pop() {
+                                match rest {
+                                    Part::Root => out = PathBuf::new(),
+                                    Part::Parent => {
+                                        out.pop();
+                                    }
+                                    Part::Name(n) => out.push(n),
+                                }
+                            }
+                            return Ok(out);
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    if meta.file_type().is_symlink() {
+                        links += 1;
+                        if links > MAX_SYMLINKS {
+                            return Err(io::Error::other("too many levels of symbolic links"));
+                        }
+                        let target = std::fs::read_link(&full)?;
+                        out.pop();
+                        push(&mut todo, &target);
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
-        std::fs::read(self.path(rel))
+        std::fs::read(self.locate(rel)?)
     }
 
     /// Reads a text file; invalid UTF-8 is replaced rather than failing the read.
@@ -73,7 +160,7 @@ impl Host {
     /// Reads `rel` whole, refusing files larger than `max` bytes (error kind `FileTooLarge`),
     /// so a hostile file cannot make the agent allocate without bound.
     pub fn read_limited(&self, rel: &str, max: u64) -> io::Result<Vec<u8>> {
-        let f = File::open(self.path(rel))?;
+        let f = File::open(self.locate(rel)?)?;
         let mut out = Vec::new();
         f.take(max + 1).read_to_end(&mut out)?;
         if out.len() as u64 > max {
@@ -84,13 +171,13 @@ impl Host {
 
     /// Reads `rel` line by line in bounded memory (see [`BoundedLines`]).
     pub fn lines(&self, rel: &str) -> io::Result<BoundedLines<BufReader<File>>> {
-        Ok(BoundedLines::new(BufReader::with_capacity(64 * 1024, File::open(self.path(rel))?), MAX_LINE))
+        Ok(BoundedLines::new(BufReader::with_capacity(64 * 1024, File::open(self.locate(rel)?)?), MAX_LINE))
     }
 
     /// Names of the entries of directory `rel`, sorted; empty when it does not exist.
     pub fn list_dir(&self, rel: &str) -> io::Result<Vec<String>> {
         let mut names = Vec::new();
-        let entries = match std::fs::read_dir(self.path(rel)) {
+        let entries = match self.locate(rel).and_then(std::fs::read_dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(names),
             Err(e) => return Err(e),
@@ -181,6 +268,7 @@ impl<R: BufRead> Iterator for BoundedLines<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::symlink;
 
     #[test]
     fn missing_root_is_a_clear_error() {
@@ -235,6 +323,39 @@ mod tests {
         let host = Host::open(dir.path()).unwrap();
         assert_eq!(host.read_limited("f", 5).unwrap(), b"12345");
         assert_eq!(host.read_limited("f", 4).unwrap_err().kind(), io::ErrorKind::FileTooLarge);
+    }
+
+    #[test]
+    fn resolve_stays_in_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        symlink("/a", root.join("abs")).unwrap();
+        symlink("../../../../a/b", root.join("a/up")).unwrap();
+        let host = Host::open(root).unwrap();
+        assert_eq!(host.resolve(Path::new("abs/b")).unwrap(), Path::new("a/b"));
+        assert_eq!(host.resolve(Path::new("a/up/../b/./")).unwrap(), Path::new("a/b"));
+        assert_eq!(host.resolve(Path::new("/../a")).unwrap(), Path::new("a"));
+        assert_eq!(host.resolve(Path::new("a/nope")).unwrap_err().kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn absolute_symlinks_in_a_non_live_root_stay_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/os-release"), "ID=inside\n").unwrap();
+        // An image whose os-release points at /etc/hostname: on the live machine that file
+        // exists; under this root it must not be read from the live machine.
+        symlink("/etc/hostname", root.join("etc/hostname-link")).unwrap();
+        symlink("/etc/os-release", root.join("os-release")).unwrap();
+        symlink("loop", root.join("loop")).unwrap();
+        let host = Host::open(root).unwrap();
+        assert_eq!(host.read_string("os-release").unwrap(), "ID=inside\n");
+        assert_eq!(host.read("etc/hostname-link").unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert!(!host.path("etc/hostname-link").exists());
+        let looped = host.read("loop").unwrap_err();
+        assert_eq!(looped.to_string(), "too many levels of symbolic links");
     }
 
     #[test]

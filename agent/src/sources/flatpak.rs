@@ -31,7 +31,6 @@ use std::path::{Path, PathBuf};
 use census_inventory::{Inventory, Package};
 use quick_xml::events::Event;
 
-use super::snap::resolve;
 use super::{Source, Warnings};
 use crate::host::Host;
 
@@ -52,7 +51,7 @@ impl Source for Flatpak {
     fn collect(&self, host: &Host, inv: &mut Inventory, w: &mut Warnings<'_>) {
         let mut installations = vec![("system".to_string(), "var/lib/flatpak".to_string())];
         // Every entry of home/: a home that is a symlink is resolved in the root like the rest.
-        let homes = resolve(host, Path::new("home")).and_then(|home| {
+        let homes = host.resolve(Path::new("home")).and_then(|home| {
             std::fs::read_dir(host.root().join(home))?.map(|e| e.map(|e| e.file_name())).collect::<io::Result<Vec<_>>>()
         });
         match homes {
@@ -70,7 +69,7 @@ impl Source for Flatpak {
 
         let mut seen = HashSet::new();
         for (location, rel) in installations {
-            let dir = match resolve(host, Path::new(&rel)) {
+            let dir = match host.resolve(Path::new(&rel)) {
                 Ok(d) => d,
                 // No flatpak here (or `home/NAME` is a file): nothing to say.
                 Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => continue,
@@ -144,7 +143,7 @@ impl Installation<'_> {
             }
         }
         let target = std::fs::read_link(root.join(&active)).map(|t| t.display().to_string()).unwrap_or_default();
-        let deploy = match resolve(self.host, &active) {
+        let deploy = match self.host.resolve(&active) {
             Ok(d) => d,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 w.push(format!("{shown}: points to {target}, which is missing"));
@@ -205,7 +204,7 @@ impl Installation<'_> {
 
     /// Reads the root-relative `rel` (symlinks resolved in the root) up to `max` bytes.
     fn read(&self, rel: &Path, max: u64) -> io::Result<Vec<u8>> {
-        let path = resolve(self.host, rel)?;
+        let path = self.host.resolve(rel)?;
         let rel = path.to_str().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "path is not UTF-8"))?;
         self.host.read_limited(rel, max)
     }

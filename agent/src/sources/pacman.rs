@@ -48,7 +48,8 @@ impl Source for Pacman {
         let distro = distro(&inv.os);
         for entry in entries {
             let dir = format!("{LOCAL}/{entry}");
-            match std::fs::symlink_metadata(host.path(&dir)) {
+            // The entry itself, not what a symlink there points to.
+            match std::fs::symlink_metadata(host.path(LOCAL).join(&entry)) {
                 Ok(m) if m.is_dir() => {}
                 Ok(_) => continue,
                 Err(e) => {

@@ -964,16 +964,16 @@ mod tests {
     }
 
     #[test]
-    fn symlink_leaving_the_root_is_refused() {
+    fn absolute_symlink_is_resolved_inside_the_root() {
+        // var/lib/rpm -> /<elsewhere>/rpm: as in a chroot, the absolute target is looked up under
+        // the root, where it does not exist, so the database elsewhere on this machine is not read.
         let elsewhere = root_with_db("rpm/rpmdb.sqlite");
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join("var/lib")).unwrap();
         std::os::unix::fs::symlink(elsewhere.path().join("rpm"), root.path().join("var/lib/rpm")).unwrap();
         let (inv, warnings) = collect_one(&Rpm, &Host::open(root.path()).unwrap());
         assert!(inv.software.is_empty());
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].message.starts_with("var/lib/rpm/rpmdb.sqlite resolves to "), "{warnings:?}");
-        assert!(warnings[0].message.ends_with(", outside the root; not read"), "{warnings:?}");
+        assert_eq!(warnings, vec![]);
     }
 
     #[test]

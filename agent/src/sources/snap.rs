@@ -29,7 +29,7 @@ use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, BufReader};
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use census_inventory::{Inventory, Package};
 
@@ -53,7 +53,7 @@ impl Source for Snap {
         let mut scanned = HashSet::new();
         let mut instances = HashSet::new();
         for mount in MOUNT_DIRS {
-            let dir = match resolve(host, Path::new(mount)) {
+            let dir = match host.resolve(Path::new(mount)) {
                 Ok(d) => d,
                 // Not a snap system (or not this layout): nothing to say.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -109,7 +109,7 @@ fn active_revision(host: &Host, mount: &str, dir: &Path, instance: &OsString, w:
         }
     }
     let target = std::fs::read_link(host.root().join(&current)).map(|t| t.display().to_string()).unwrap_or_default();
-    let revision_dir = match resolve(host, &current) {
+    let revision_dir = match host.resolve(&current) {
         Ok(r) => r,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             w.push(format!("{shown}/current: points to {target}, which is missing"));
@@ -148,7 +148,8 @@ fn active_revision(host: &Host, mount: &str, dir: &Path, instance: &OsString, w:
     };
     // A parallel install `NAME_KEY` is an instance of snap NAME.
     let fallback_name = instance.split('_').next().unwrap_or_default().to_string();
-    let size = resolve(host, &Path::new(SNAP_FILES).join(format!("{instance}_{revision}.snap")))
+    let size = host
+        .resolve(&Path::new(SNAP_FILES).join(format!("{instance}_{revision}.snap")))
         .and_then(|f| std::fs::metadata(host.root().join(f)))
         .map(|m| if m.is_file() { m.len() } else { 0 })
         .unwrap_or(0);
@@ -166,7 +167,7 @@ fn active_revision(host: &Host, mount: &str, dir: &Path, instance: &OsString, w:
 /// Reads snap.yaml at the root-relative `rel` (symlinks resolved in the root) line by line.
 /// Returns what was read and how many over-long lines were skipped.
 fn read_snap_yaml(host: &Host, rel: &Path) -> io::Result<(SnapYaml, usize)> {
-    let path = host.root().join(resolve(host, rel)?);
+    let path = host.root().join(host.resolve(rel)?);
     let mut reader = SnapYamlReader::default();
     let mut long_lines = 0;
     for line in BoundedLines::new(BufReader::new(File::open(path)?), MAX_LINE) {
@@ -183,57 +184,6 @@ fn list(path: &Path) -> io::Result<Vec<OsString>> {
     let mut names = std::fs::read_dir(path)?.map(|e| e.map(|e| e.file_name())).collect::<io::Result<Vec<_>>>()?;
     names.sort();
     Ok(names)
-}
-
-/// Most symlinks followed while resolving one path (as Linux's MAXSYMLINKS).
-const MAX_LINKS: usize = 40;
-
-/// Resolves the root-relative path `rel` as if the root were `/` (as `chroot` would): symlinks
-/// are followed, an absolute target starts again at the root and `..` stops at the root, so no
-/// path leaves it. Returns the root-relative path with no symlink in it; errors (kind NotFound
-/// for a missing component) name no path, the caller does.
-pub(crate) fn resolve(host: &Host, rel: &Path) -> io::Result<PathBuf> {
-    enum Part {
-        Root,
-        Parent,
-        Name(OsString),
-    }
-    fn push(todo: &mut Vec<Part>, path: &Path) {
-        for c in path.components().collect::<Vec<_>>().into_iter().rev() {
-            match c {
-                Component::Prefix(_) | Component::RootDir => todo.push(Part::Root),
-                Component::CurDir => {}
-                Component::ParentDir => todo.push(Part::Parent),
-                Component::Normal(n) => todo.push(Part::Name(n.to_os_string())),
-            }
-        }
-    }
-    let mut todo = Vec::new();
-    push(&mut todo, rel);
-    let mut out = PathBuf::new();
-    let mut links = 0;
-    while let Some(part) = todo.pop() {
-        match part {
-            Part::Root => out = PathBuf::new(),
-            Part::Parent => {
-                out.pop();
-            }
-            Part::Name(name) => {
-                out.push(name);
-                let full = host.root().join(&out);
-                if std::fs::symlink_metadata(&full)?.file_type().is_symlink() {
-                    links += 1;
-                    if links > MAX_LINKS {
-                        return Err(io::Error::other("too many levels of symbolic links"));
-                    }
-                    let target = std::fs::read_link(&full)?;
-                    out.pop();
-                    push(&mut todo, &target);
-                }
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// The top-level scalars of a snap.yaml that census uses. Values are non-empty, trimmed and
@@ -632,20 +582,6 @@ mod tests {
         assert_eq!(messages[1], "snap/big_x/3/meta/snap.yaml: no version");
         assert!(messages[2].starts_with("snap/dir-yaml/1/meta/snap.yaml: "), "{messages:?}");
         assert!(messages[3].starts_with("snap/lxd/27037/meta/snap.yaml: "), "{messages:?}");
-    }
-
-    #[test]
-    fn resolve_stays_in_the_root() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::create_dir_all(root.join("a/b")).unwrap();
-        symlink("/a", root.join("abs")).unwrap();
-        symlink("../../../../a/b", root.join("a/up")).unwrap();
-        let host = Host::open(root).unwrap();
-        assert_eq!(resolve(&host, Path::new("abs/b")).unwrap(), Path::new("a/b"));
-        assert_eq!(resolve(&host, Path::new("a/up/../b/./")).unwrap(), Path::new("a/b"));
-        assert_eq!(resolve(&host, Path::new("/../a")).unwrap(), Path::new("a"));
-        assert_eq!(resolve(&host, Path::new("a/nope")).unwrap_err().kind(), io::ErrorKind::NotFound);
     }
 
     #[test]
