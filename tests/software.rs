@@ -29,7 +29,7 @@ fn which_hosts_run_x_at_version_y() {
     let collector = Collector::start();
     let secret = collector.file("enroll-secret");
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["debian12", "distroless"] {
+    for name in ["debian12", "distroless", "rpm-fedora40", "alpine-3.19"] {
         let out = collector.agent_once(&tmp.path().join(name), &root(name), &secret);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
     }
@@ -51,6 +51,20 @@ fn which_hosts_run_x_at_version_y() {
     // base-files is on both hosts; the distroless one came from status.d.
     assert_eq!(software(&collector, &["base-files", "--source", "dpkg"]).len(), 2);
     assert!(software(&collector, &["base-files", "--source", "rpm"]).is_empty());
+
+    // rpm ordering on a database written by the real rpm: ^ sorts after the base version and
+    // before the next one, ~ before the base, and the epoch outranks everything.
+    let one = |args: &[&str]| software(&collector, args).len();
+    assert_eq!(one(&["snapshot-utils", "--version", ">0.9"]), 1, "0.9^20240105git > 0.9");
+    assert_eq!(one(&["snapshot-utils", "--version", "<0.9.1"]), 1, "0.9^20240105git < 0.9.1");
+    assert_eq!(one(&["libwidget-tools", "--version", "<5.2"]), 1, "5.2~rc1 < 5.2");
+    assert_eq!(one(&["acme-agent", "--version", "<1.5"]), 0, "2:1.4.0 is newer than 1.5");
+    assert_eq!(one(&["acme-agent", "--version", "=2:1.4.0"]), 1, "no release given: any release matches");
+    assert_eq!(software(&collector, &["acme-agent"]), [t("build-02", "2:1.4.0-3.fc40", "x86_64")]);
+    // apk versions follow the semver-ish order: 3.1.4-r5 is below 3.1.5 and above 3.1.4-r4.
+    assert_eq!(one(&["libcrypto3", "--version", "<3.1.5"]), 1);
+    assert_eq!(one(&["libcrypto3", "--version", ">3.1.4-r4"]), 1);
+    assert_eq!(one(&["libcrypto3", "--source", "apk"]), 1);
 
     // CSV carries the purl.
     let out = collector.census(&["software", "openssl", "--format", "csv"]);
