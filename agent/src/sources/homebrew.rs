@@ -29,13 +29,11 @@
 //! Receipts and cask JSON are read whole up to [`MAX_JSON`]; a larger file is skipped with a
 //! warning and the package is kept from its directory.
 
-use std::io;
-
 use census_inventory::{Inventory, Package};
 use serde_json::Value;
 
 use super::purl::purl;
-use super::{Source, Warnings};
+use super::{Source, Warnings, read_parsed};
 use crate::host::Host;
 
 pub struct Homebrew;
@@ -84,23 +82,8 @@ fn collect_formulae(host: &Host, prefix: &str, inv: &mut Inventory, w: &mut Warn
                 continue;
             }
             let receipt_path = format!("{keg}/INSTALL_RECEIPT.json");
-            let receipt = match host.read_limited(&receipt_path, MAX_JSON) {
-                Ok(bytes) => match parse_receipt(&bytes) {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        w.push(format!("{receipt_path}: {e}"));
-                        None
-                    }
-                },
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    w.push(format!("{keg}: no INSTALL_RECEIPT.json"));
-                    None
-                }
-                Err(e) => {
-                    w.push(format!("{receipt_path}: {e}"));
-                    None
-                }
-            };
+            let missing = Some(format!("{keg}: no INSTALL_RECEIPT.json"));
+            let receipt = read_parsed(host, &receipt_path, MAX_JSON, parse_receipt, missing, w);
             inv.software.push(formula_package(&name, &version, &format!("/{prefix}"), receipt.as_ref()));
         }
     }
@@ -154,14 +137,7 @@ fn read_json(
     parse: fn(&[u8]) -> Result<Receipt, String>,
     w: &mut Warnings<'_>,
 ) -> Option<Receipt> {
-    match host.read_limited(rel, MAX_JSON) {
-        Ok(bytes) => parse(&bytes).map_err(|e| w.push(format!("{rel}: {e}"))).ok(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => {
-            w.push(format!("{rel}: {e}"));
-            None
-        }
-    }
+    read_parsed(host, rel, MAX_JSON, parse, None, w)
 }
 
 /// Visible (not dot-prefixed) entries of a directory; a directory that cannot be listed is a

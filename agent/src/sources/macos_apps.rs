@@ -21,11 +21,11 @@
 //! reported, by its directory name, with a warning. purl: the purl spec has no type for macOS
 //! application bundles, so it is empty.
 
-use std::io::{self, Cursor};
+use std::io::Cursor;
 
 use census_inventory::{Inventory, Package};
 
-use super::{Source, Warnings};
+use super::{Source, Warnings, read_parsed};
 use crate::host::Host;
 
 pub struct MacosApps;
@@ -93,32 +93,12 @@ fn is_dir(host: &Host, rel: &str) -> bool {
 fn read_app(host: &Host, rel: &str, w: &mut Warnings<'_>) -> Package {
     let dir_name = rel.rsplit('/').next().unwrap_or(rel);
     let location = format!("/{rel}");
-    let mut plist_path = format!("{rel}/Contents/Info.plist");
-    let mut bytes = host.read_limited(&plist_path, MAX_PLIST);
-    if bytes.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
-        let wrapped = format!("{rel}/WrappedBundle/Info.plist");
-        if let Ok(b) = host.read_limited(&wrapped, MAX_PLIST) {
-            plist_path = wrapped;
-            bytes = Ok(b);
-        }
-    }
-    let info = match bytes {
-        Ok(b) => match parse_info_plist(&b) {
-            Ok(info) => Some(info),
-            Err(e) => {
-                w.push(format!("{plist_path}: {e}"));
-                None
-            }
-        },
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            w.push(format!("{rel}: no Contents/Info.plist"));
-            None
-        }
-        Err(e) => {
-            w.push(format!("{plist_path}: {e}"));
-            None
-        }
-    };
+    // iOS apps on Apple silicon keep their Info.plist in WrappedBundle/.
+    let plist = format!("{rel}/Contents/Info.plist");
+    let wrapped = format!("{rel}/WrappedBundle/Info.plist");
+    let path = if !host.path(&plist).exists() && host.path(&wrapped).exists() { wrapped } else { plist };
+    let missing = Some(format!("{rel}: no Contents/Info.plist"));
+    let info = read_parsed(host, &path, MAX_PLIST, parse_info_plist, missing, w);
     app_package(dir_name, &location, info.as_ref())
 }
 

@@ -42,6 +42,31 @@ pub trait Source: Sync {
     fn collect(&self, host: &Host, inventory: &mut Inventory, warnings: &mut Warnings<'_>);
 }
 
+/// Reads `rel` (at most `max` bytes) and parses it. A read or parse problem becomes one warning
+/// naming the file; an absent file pushes `if_missing` when given, and is silence otherwise.
+pub(crate) fn read_parsed<T, E: std::fmt::Display>(
+    host: &Host,
+    rel: &str,
+    max: u64,
+    parse: impl FnOnce(&[u8]) -> Result<T, E>,
+    if_missing: Option<String>,
+    w: &mut Warnings<'_>,
+) -> Option<T> {
+    match host.read_limited(rel, max) {
+        Ok(bytes) => parse(&bytes).map_err(|e| w.push(format!("{rel}: {e}"))).ok(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(message) = if_missing {
+                w.push(message);
+            }
+            None
+        }
+        Err(e) => {
+            w.push(format!("{rel}: {e}"));
+            None
+        }
+    }
+}
+
 /// Every source, in the order they run. `os` runs first: package sources read `inventory.os`
 /// for their purl `distro` qualifier.
 pub static SOURCES: &[&dyn Source] = &[
