@@ -123,3 +123,32 @@ fn unknown_format_is_rejected_by_the_parser() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'yaml' for '--format"));
 }
+
+#[test]
+fn inventory_has_the_default_routes_ip_shows() {
+    let mut want = BTreeSet::new();
+    for (family, flag) in [("inet", "-4"), ("inet6", "-6")] {
+        let Some(out) = tool("ip", &["-j", flag, "route", "show", "default"]) else { return };
+        let routes: Value = serde_json::from_str(&out).expect("ip -j route is JSON");
+        for r in routes.as_array().expect("array of routes") {
+            want.insert((
+                family.to_string(),
+                r["gateway"].as_str().unwrap_or_default().to_string(),
+                r["dev"].as_str().unwrap_or_default().to_string(),
+                r["metric"].as_u64().unwrap_or(0),
+            ));
+        }
+    }
+    let inv = agent_inventory();
+    let got: BTreeSet<_> = inv["network"]["default_routes"]
+        .as_array()
+        .expect("default_routes")
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap().to_string();
+            (s("family"), s("gateway"), s("interface"), r["metric"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(got, want);
+    eprintln!("routes: {} default routes match ip -j route", got.len());
+}

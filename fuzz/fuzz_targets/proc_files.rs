@@ -1,4 +1,5 @@
-//! /proc/cpuinfo, /proc/meminfo and /proc/net/if_inet6 parsing: never a panic, sane results.
+//! /proc/cpuinfo, /proc/meminfo, /proc/stat, /proc/net/if_inet6, /proc/net/route,
+//! /proc/net/ipv6_route and resolv.conf parsing: never a panic, sane results.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,6 +9,15 @@ fuzz_target!(|data: &[u8]| {
     let cpu = census_agent::sources::hardware::parse_cpuinfo(&text);
     assert!(cpu.cores <= cpu.logical.max(cpu.cores));
     let _ = census_agent::sources::hardware::parse_meminfo_total(&text);
+    let _ = census_agent::sources::os::parse_boot_time(&text);
+    for r in census_agent::sources::network::parse_ipv4_routes(&text) {
+        assert!(r.gateway.is_empty() || r.gateway.parse::<std::net::Ipv4Addr>().is_ok());
+    }
+    for r in census_agent::sources::network::parse_ipv6_routes(&text) {
+        assert!(r.gateway.is_empty() || r.gateway.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    let (servers, _) = census_agent::sources::network::parse_resolv_conf(&text);
+    assert!(servers.iter().all(|s| s.parse::<std::net::IpAddr>().is_ok()));
     for (_, addr) in census_agent::sources::network::parse_if_inet6(&text) {
         assert!(addr.prefix_len <= 128);
         assert!(addr.address.parse::<std::net::Ipv6Addr>().is_ok());

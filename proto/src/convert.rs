@@ -12,7 +12,22 @@ impl From<&inv::Inventory> for v1::Inventory {
         v1::Inventory {
             os: Some((&i.os).into()),
             hardware: Some((&i.hardware).into()),
-            network: Some(v1::Network { interfaces: i.network.interfaces.iter().map(Into::into).collect() }),
+            network: Some(v1::Network {
+                interfaces: i.network.interfaces.iter().map(Into::into).collect(),
+                default_routes: i
+                    .network
+                    .default_routes
+                    .iter()
+                    .map(|r| v1::Route {
+                        family: r.family.clone(),
+                        gateway: r.gateway.clone(),
+                        interface: r.interface.clone(),
+                        metric: r.metric,
+                    })
+                    .collect(),
+                dns_servers: i.network.dns_servers.clone(),
+                dns_search: i.network.dns_search.clone(),
+            }),
             software: i.software.iter().map(Into::into).collect(),
             warnings: i
                 .warnings
@@ -28,11 +43,24 @@ impl From<v1::Inventory> for inv::Inventory {
         inv::Inventory {
             os: i.os.map(Into::into).unwrap_or_default(),
             hardware: i.hardware.map(Into::into).unwrap_or_default(),
-            network: inv::Network {
-                interfaces: i.network.map(|n| n.interfaces.into_iter().map(Into::into).collect()).unwrap_or_default(),
-            },
+            network: i.network.map(Into::into).unwrap_or_default(),
             software: i.software.into_iter().map(Into::into).collect(),
             warnings: i.warnings.into_iter().map(|w| inv::Warning { source: w.source, message: w.message }).collect(),
+        }
+    }
+}
+
+impl From<v1::Network> for inv::Network {
+    fn from(n: v1::Network) -> Self {
+        inv::Network {
+            interfaces: n.interfaces.into_iter().map(Into::into).collect(),
+            default_routes: n
+                .default_routes
+                .into_iter()
+                .map(|r| inv::Route { family: r.family, gateway: r.gateway, interface: r.interface, metric: r.metric })
+                .collect(),
+            dns_servers: n.dns_servers,
+            dns_search: n.dns_search,
         }
     }
 }
@@ -48,6 +76,8 @@ impl From<&inv::OperatingSystem> for v1::OperatingSystem {
             arch: o.arch.clone(),
             hostname: o.hostname.clone(),
             machine_id: o.machine_id.clone(),
+            boot_time: o.boot_time,
+            timezone: o.timezone.clone(),
         }
     }
 }
@@ -63,6 +93,8 @@ impl From<v1::OperatingSystem> for inv::OperatingSystem {
             arch: o.arch,
             hostname: o.hostname,
             machine_id: o.machine_id,
+            boot_time: o.boot_time,
+            timezone: o.timezone,
         }
     }
 }
@@ -229,6 +261,8 @@ mod tests {
                 arch: "x86_64".into(),
                 hostname: "web-1".into(),
                 machine_id: "0123abcd".into(),
+                boot_time: 1_700_000_000,
+                timezone: "Europe/Berlin".into(),
             },
             hardware: inv::Hardware {
                 cpu: inv::Cpu { model: "Xeon".into(), vendor: "GenuineIntel".into(), logical: 8, cores: 4, sockets: 1 },
@@ -266,6 +300,14 @@ mod tests {
                         scope: "global".into(),
                     }],
                 }],
+                default_routes: vec![inv::Route {
+                    family: "inet6".into(),
+                    gateway: "fe80::1".into(),
+                    interface: "eth0".into(),
+                    metric: 1024,
+                }],
+                dns_servers: vec!["192.0.2.53".into()],
+                dns_search: vec!["example.org".into()],
             },
             software: vec![inv::Package {
                 name: "openssl".into(),

@@ -42,6 +42,10 @@ pub struct OperatingSystem {
     pub arch: String,
     pub hostname: String,
     pub machine_id: String,
+    /// Unix seconds; 0 when unknown.
+    pub boot_time: i64,
+    /// IANA zone name (`Europe/Berlin`); empty when unknown.
+    pub timezone: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +97,24 @@ pub struct Dmi {
 #[serde(default)]
 pub struct Network {
     pub interfaces: Vec<Interface>,
+    /// Default routes of the main table, IPv4 and IPv6.
+    pub default_routes: Vec<Route>,
+    /// Name servers and search domains from resolv.conf (the upstream servers when the file
+    /// points at systemd-resolved's local stub).
+    pub dns_servers: Vec<String>,
+    pub dns_search: Vec<String>,
+}
+
+/// A default route: where traffic with no more specific route goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Route {
+    /// `inet` or `inet6`.
+    pub family: String,
+    /// Next hop; empty for a route without a gateway (a point-to-point link).
+    pub gateway: String,
+    pub interface: String,
+    pub metric: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -63,6 +63,7 @@ pub fn inventory(inv: &Inventory) -> String {
     let _ = writeln!(out, "os          {} ({} {})", os.pretty_name, os.id, os.version);
     let _ = writeln!(out, "kernel      {} {}", os.kernel, os.arch);
     let _ = writeln!(out, "machine-id  {}", os.machine_id);
+    let _ = writeln!(out, "timezone    {}", os.timezone);
     let _ = writeln!(
         out,
         "cpu         {} ({} sockets, {} cores, {} threads)",
@@ -95,6 +96,14 @@ pub fn inventory(inv: &Inventory) -> String {
         net.row([i.name.clone(), i.mac.clone(), i.mtu.to_string(), i.state.clone(), addrs.join(" ")]);
     }
     let _ = write!(out, "\n{}", net.render());
+    for r in &inv.network.default_routes {
+        let via = if r.gateway.is_empty() { String::new() } else { format!(" via {}", r.gateway) };
+        let _ = writeln!(out, "default {}{via} dev {} metric {}", r.family, r.interface, r.metric);
+    }
+    if !inv.network.dns_servers.is_empty() {
+        let _ =
+            writeln!(out, "dns {} (search {})", inv.network.dns_servers.join(" "), inv.network.dns_search.join(" "));
+    }
 
     let mut sw = Table::new(["PACKAGE", "VERSION", "ARCH", "SOURCE"]);
     for p in &inv.software {

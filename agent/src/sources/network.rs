@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use census_inventory::{Interface, Inventory, IpAddress};
+use census_inventory::{Interface, Inventory, IpAddress, Route};
 
 use super::{Source, Warnings};
 use crate::host::Host;
@@ -51,7 +51,125 @@ impl Source for Network {
             }
         }
         inv.network.interfaces = interfaces;
+        inv.network.default_routes = default_routes(host, w);
+        let (servers, search) = resolvers(host, w);
+        inv.network.dns_servers = servers;
+        inv.network.dns_search = search;
     }
+}
+
+/// Default routes from proc/net/route (IPv4, main table) and proc/net/ipv6_route.
+fn default_routes(host: &Host, w: &mut Warnings<'_>) -> Vec<Route> {
+    let mut routes = Vec::new();
+    for (rel, parse) in
+        [("proc/net/route", parse_ipv4_routes as fn(&str) -> Vec<Route>), ("proc/net/ipv6_route", parse_ipv6_routes)]
+    {
+        match host.read_limited(rel, 16 * 1024 * 1024) {
+            Ok(bytes) => routes.extend(parse(&String::from_utf8_lossy(&bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => w.push(format!("{rel}: {e}")),
+        }
+    }
+    routes
+}
+
+const RTF_UP: u32 = 0x0001;
+const RTF_GATEWAY: u32 = 0x0002;
+const RTF_REJECT: u32 = 0x0200;
+
+/// Default routes (destination and mask 0) from /proc/net/route, whose addresses are hex in the
+/// kernel's (little-endian) byte order. Routes that are not up are left out.
+pub fn parse_ipv4_routes(text: &str) -> Vec<Route> {
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [iface, dest, gateway, flags, _refcnt, _use, metric, mask, ..] = f.as_slice() else { continue };
+        let hex = |v: &str| u32::from_str_radix(v, 16).ok();
+        let (Some(dest), Some(gw), Some(flags), Some(mask)) = (hex(dest), hex(gateway), hex(flags), hex(mask)) else {
+            continue;
+        };
+        if dest != 0 || mask != 0 || flags & RTF_UP == 0 || flags & RTF_REJECT != 0 {
+            continue;
+        }
+        let gateway = if flags & RTF_GATEWAY != 0 {
+            // The kernel prints the network-order word as a host-order number.
+            std::net::Ipv4Addr::from(u32::from_be(gw)).to_string()
+        } else {
+            String::new()
+        };
+        out.push(Route {
+            family: "inet".into(),
+            gateway,
+            interface: iface.to_string(),
+            metric: metric.parse().unwrap_or(0),
+        });
+    }
+    out
+}
+
+/// Default routes (::/0) from /proc/net/ipv6_route: `dest plen src splen nexthop metric refcnt
+/// use flags iface`, all hex. Reject routes (the kernel's unreachable ::/0 on lo) are left out.
+pub fn parse_ipv6_routes(text: &str) -> Vec<Route> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [dest, plen, _src, _splen, nexthop, metric, _refcnt, _use, flags, iface] = f.as_slice() else { continue };
+        let (Ok(dest), Ok(plen), Ok(nexthop), Ok(metric), Ok(flags)) = (
+            u128::from_str_radix(dest, 16),
+            u8::from_str_radix(plen, 16),
+            u128::from_str_radix(nexthop, 16),
+            u32::from_str_radix(metric, 16),
+            u32::from_str_radix(flags, 16),
+        ) else {
+            continue;
+        };
+        if dest != 0 || plen != 0 || flags & RTF_UP == 0 || flags & RTF_REJECT != 0 {
+            continue;
+        }
+        let gateway = if nexthop != 0 { Ipv6Addr::from(nexthop).to_string() } else { String::new() };
+        out.push(Route { family: "inet6".into(), gateway, interface: iface.to_string(), metric });
+    }
+    out
+}
+
+/// Name servers and search domains. When resolv.conf only points at systemd-resolved's local
+/// stub (127.0.0.53/54), the upstream servers in run/systemd/resolve/resolv.conf are reported.
+fn resolvers(host: &Host, w: &mut Warnings<'_>) -> (Vec<String>, Vec<String>) {
+    let read = |rel: &str, w: &mut Warnings<'_>| match host.read_limited(rel, 1024 * 1024) {
+        Ok(b) => Some(parse_resolv_conf(&String::from_utf8_lossy(&b))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            w.push(format!("{rel}: {e}"));
+            None
+        }
+    };
+    let Some((servers, search)) = read("etc/resolv.conf", w) else { return Default::default() };
+    let stub = !servers.is_empty() && servers.iter().all(|s| s == "127.0.0.53" || s == "127.0.0.54");
+    if stub && let Some(upstream) = read("run/systemd/resolve/resolv.conf", w) {
+        return upstream;
+    }
+    (servers, search)
+}
+
+/// `nameserver ADDR` and `search DOMAIN...` (or `domain DOMAIN`) lines of resolv.conf(5); the
+/// last search/domain line wins, as in the resolver.
+pub fn parse_resolv_conf(text: &str) -> (Vec<String>, Vec<String>) {
+    let mut servers = Vec::new();
+    let mut search = Vec::new();
+    for line in text.lines() {
+        let line = line.split(['#', ';']).next().unwrap_or_default();
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("nameserver") => {
+                if let Some(addr) = words.next().filter(|a| a.parse::<std::net::IpAddr>().is_ok()) {
+                    servers.push(addr.to_string());
+                }
+            }
+            Some("search" | "domain") => search = words.map(str::to_string).collect(),
+            _ => {}
+        }
+    }
+    (servers, search)
 }
 
 fn link(host: &Host, name: String) -> (u32, Interface) {
@@ -150,6 +268,61 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_default_routes() {
+        let text = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+                    eth0\t00000000\t010200C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n\
+                    eth0\t000200C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n\
+                    wg0\t00000000\t00000000\t0001\t0\t0\t50\t00000000\t0\t0\t0\n\
+                    bad\tzz\n";
+        let r = parse_ipv4_routes(text);
+        assert_eq!(
+            r,
+            [
+                Route { family: "inet".into(), gateway: "192.0.2.1".into(), interface: "eth0".into(), metric: 100 },
+                Route { family: "inet".into(), gateway: String::new(), interface: "wg0".into(), metric: 50 },
+            ]
+        );
+    }
+
+    #[test]
+    fn ipv6_default_routes_skip_reject_and_non_default() {
+        let text = "\
+00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00450003     eth0
+20010db8000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0
+00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo
+garbage line
+";
+        assert_eq!(
+            parse_ipv6_routes(text),
+            [Route { family: "inet6".into(), gateway: "fe80::1".into(), interface: "eth0".into(), metric: 1024 }]
+        );
+    }
+
+    #[test]
+    fn resolv_conf() {
+        let (s, d) = parse_resolv_conf(
+            "# generated\nnameserver 192.0.2.53\nnameserver 2001:db8::53 # v6\nnameserver not-an-ip\ndomain a.example\nsearch corp.example lab.example\noptions edns0\n",
+        );
+        assert_eq!(s, ["192.0.2.53", "2001:db8::53"]);
+        assert_eq!(d, ["corp.example", "lab.example"]);
+    }
+
+    #[test]
+    fn systemd_resolved_stub_reports_upstream_servers() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+        std::fs::create_dir_all(dir.path().join("run/systemd/resolve")).unwrap();
+        std::fs::write(dir.path().join("etc/resolv.conf"), "nameserver 127.0.0.53\nsearch lan\n").unwrap();
+        std::fs::write(dir.path().join("run/systemd/resolve/resolv.conf"), "nameserver 192.0.2.1\nsearch lan\n")
+            .unwrap();
+        let host = Host::open(dir.path()).unwrap();
+        let mut warnings = Vec::new();
+        let got = resolvers(&host, &mut Warnings { source: "network", out: &mut warnings });
+        assert_eq!(got, (vec!["192.0.2.1".to_string()], vec!["lan".to_string()]));
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
     fn scopes() {
         assert_eq!(scope_of("127.0.0.1".parse().unwrap()), "host");
         assert_eq!(scope_of("169.254.1.1".parse().unwrap()), "link");
@@ -174,5 +347,10 @@ mod tests {
         let addrs: Vec<_> =
             eth0.addresses.iter().map(|a| (a.address.as_str(), a.prefix_len, a.scope.as_str())).collect();
         assert_eq!(addrs, [("fe80::5054:ff:fe12:3456", 64, "link"), ("2001:db8:10::5", 64, "global")]);
+        let routes: Vec<_> =
+            inv.network.default_routes.iter().map(|r| (r.family.as_str(), r.gateway.as_str())).collect();
+        assert_eq!(routes, [("inet", "192.0.2.1"), ("inet6", "fe80::1")]);
+        assert_eq!(inv.network.dns_servers, ["192.0.2.53"]);
+        assert_eq!(inv.network.dns_search, ["example.org"]);
     }
 }

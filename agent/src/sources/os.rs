@@ -46,6 +46,15 @@ impl Source for Os {
                 String::new()
             }
         };
+        os.boot_time = match host.read_limited("proc/stat", 16 * 1024 * 1024) {
+            Ok(b) => parse_boot_time(&String::from_utf8_lossy(&b)).unwrap_or(0),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+            Err(e) => {
+                w.push(format!("proc/stat: {e}"));
+                0
+            }
+        };
+        os.timezone = timezone(host);
         os.machine_id = match first_present(host, &["etc/machine-id", "var/lib/dbus/machine-id"]) {
             Ok(Some(id)) => id.trim().to_string(),
             Ok(None) => String::new(),
@@ -55,6 +64,30 @@ impl Source for Os {
             }
         };
     }
+}
+
+/// `btime` (boot time, Unix seconds) from /proc/stat.
+pub fn parse_boot_time(text: &str) -> Option<i64> {
+    text.lines().find_map(|l| l.strip_prefix("btime ")).and_then(|v| v.trim().parse().ok())
+}
+
+/// The IANA zone: etc/timezone (Debian) when present, else the zoneinfo path etc/localtime
+/// links to (`../usr/share/zoneinfo/Europe/Berlin`). Empty when neither says.
+fn timezone(host: &Host) -> String {
+    if let Ok(Some(tz)) = host.read_value("etc/timezone")
+        && !tz.is_empty()
+    {
+        return tz;
+    }
+    // The link itself, not what it points to: resolve only its directory.
+    let link = host.path("etc").join("localtime");
+    std::fs::read_link(link)
+        .ok()
+        .and_then(|target| {
+            let t = target.to_string_lossy().into_owned();
+            t.split_once("zoneinfo/").map(|(_, zone)| zone.trim_start_matches("posix/").to_string())
+        })
+        .unwrap_or_default()
 }
 
 /// The first of `paths` that exists, read as text.
@@ -151,6 +184,18 @@ mod tests {
         assert_eq!(os.arch, "x86_64");
         assert_eq!(os.hostname, "web-01");
         assert_eq!(os.machine_id, "5f3c1d7e9a2b4c6d8e0f1a2b3c4d5e6f");
+        assert_eq!(os.boot_time, 1_732_240_000);
+        assert_eq!(os.timezone, "Europe/Berlin");
+    }
+
+    #[test]
+    fn boot_time_and_localtime_link() {
+        assert_eq!(parse_boot_time("cpu  1 2 3\nbtime 1732240000\nprocesses 9\n"), Some(1_732_240_000));
+        assert_eq!(parse_boot_time("btime soon\n"), None);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+        std::os::unix::fs::symlink("/usr/share/zoneinfo/America/Sao_Paulo", dir.path().join("etc/localtime")).unwrap();
+        assert_eq!(timezone(&Host::open(dir.path()).unwrap()), "America/Sao_Paulo");
     }
 
     #[test]
