@@ -14,5 +14,6 @@ pub mod client;
 pub mod host;
 pub mod render;
 pub mod run;
+pub mod smbios;
 pub mod sources;
 pub mod state;
