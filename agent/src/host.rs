@@ -174,6 +174,11 @@ impl Host {
         Ok(BoundedLines::new(BufReader::with_capacity(64 * 1024, File::open(self.locate(rel)?)?), MAX_LINE))
     }
 
+    /// Whether `rel` is a directory (following symlinks inside the root).
+    pub fn is_dir(&self, rel: &str) -> bool {
+        std::fs::metadata(self.path(rel)).is_ok_and(|m| m.is_dir())
+    }
+
     /// Names of the entries of directory `rel`, sorted; empty when it does not exist.
     pub fn list_dir(&self, rel: &str) -> io::Result<Vec<String>> {
         let mut names = Vec::new();

@@ -33,7 +33,7 @@ use census_inventory::{Inventory, Package};
 use serde_json::Value;
 
 use super::purl::purl;
-use super::{Source, Warnings, read_parsed};
+use super::{Source, Warnings, list_visible, read_parsed};
 use crate::host::Host;
 
 pub struct Homebrew;
@@ -60,9 +60,9 @@ impl Source for Homebrew {
 /// The fixed prefixes, then each `home/USER/.linuxbrew` that is a directory, without repeats.
 fn prefixes(host: &Host, w: &mut Warnings<'_>) -> Vec<String> {
     let mut out: Vec<String> = PREFIXES.iter().map(|p| p.to_string()).collect();
-    for user in list(host, "home", w) {
+    for user in list_visible(host, "home", w) {
         let p = format!("home/{user}/.linuxbrew");
-        if !out.contains(&p) && is_dir(host, &p) {
+        if !out.contains(&p) && host.is_dir(&p) {
             out.push(p);
         }
     }
@@ -71,14 +71,14 @@ fn prefixes(host: &Host, w: &mut Warnings<'_>) -> Vec<String> {
 
 fn collect_formulae(host: &Host, prefix: &str, inv: &mut Inventory, w: &mut Warnings<'_>) {
     let cellar = format!("{prefix}/Cellar");
-    for name in list(host, &cellar, w) {
+    for name in list_visible(host, &cellar, w) {
         let formula_dir = format!("{cellar}/{name}");
-        if !is_dir(host, &formula_dir) {
+        if !host.is_dir(&formula_dir) {
             continue;
         }
-        for version in list(host, &formula_dir, w) {
+        for version in list_visible(host, &formula_dir, w) {
             let keg = format!("{formula_dir}/{version}");
-            if !is_dir(host, &keg) {
+            if !host.is_dir(&keg) {
                 continue;
             }
             let receipt_path = format!("{keg}/INSTALL_RECEIPT.json");
@@ -91,13 +91,13 @@ fn collect_formulae(host: &Host, prefix: &str, inv: &mut Inventory, w: &mut Warn
 
 fn collect_casks(host: &Host, prefix: &str, inv: &mut Inventory, w: &mut Warnings<'_>) {
     let caskroom = format!("{prefix}/Caskroom");
-    for token in list(host, &caskroom, w) {
+    for token in list_visible(host, &caskroom, w) {
         let cask_dir = format!("{caskroom}/{token}");
-        if !is_dir(host, &cask_dir) {
+        if !host.is_dir(&cask_dir) {
             continue;
         }
         let versions: Vec<String> =
-            list(host, &cask_dir, w).into_iter().filter(|v| is_dir(host, &format!("{cask_dir}/{v}"))).collect();
+            list_visible(host, &cask_dir, w).into_iter().filter(|v| host.is_dir(&format!("{cask_dir}/{v}"))).collect();
         if versions.is_empty() {
             continue;
         }
@@ -122,7 +122,7 @@ fn collect_casks(host: &Host, prefix: &str, inv: &mut Inventory, w: &mut Warning
 /// `Casks/TOKEN.json`, its tap.
 fn cask_metadata(host: &Host, cask_dir: &str, token: &str, version: &str, w: &mut Warnings<'_>) -> Receipt {
     let meta = format!("{cask_dir}/.metadata/{version}");
-    let newest = list(host, &meta, w).into_iter().rev().find(|ts| parse_cask_timestamp(ts).is_some());
+    let newest = list_visible(host, &meta, w).into_iter().rev().find(|ts| parse_cask_timestamp(ts).is_some());
     let Some(ts) = newest else { return Receipt::default() };
     let json_path = format!("{meta}/{ts}/Casks/{token}.json");
     let mut info = read_json(host, &json_path, parse_cask_json, w).unwrap_or_default();
@@ -138,22 +138,6 @@ fn read_json(
     w: &mut Warnings<'_>,
 ) -> Option<Receipt> {
     read_parsed(host, rel, MAX_JSON, parse, None, w)
-}
-
-/// Visible (not dot-prefixed) entries of a directory; a directory that cannot be listed is a
-/// warning, one that does not exist is nothing.
-fn list(host: &Host, rel: &str, w: &mut Warnings<'_>) -> Vec<String> {
-    match host.list_dir(rel) {
-        Ok(names) => names.into_iter().filter(|n| !n.starts_with('.')).collect(),
-        Err(e) => {
-            w.push(format!("{rel}: {e}"));
-            Vec::new()
-        }
-    }
-}
-
-fn is_dir(host: &Host, rel: &str) -> bool {
-    std::fs::metadata(host.path(rel)).is_ok_and(|m| m.is_dir())
 }
 
 /// What a formula receipt (or a cask receipt or cask JSON) says about an install.

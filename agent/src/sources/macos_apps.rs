@@ -25,7 +25,7 @@ use std::io::Cursor;
 
 use census_inventory::{Inventory, Package};
 
-use super::{Source, Warnings, read_parsed};
+use super::{Source, Warnings, list_visible, read_parsed};
 use crate::host::Host;
 
 pub struct MacosApps;
@@ -46,22 +46,22 @@ impl Source for MacosApps {
 
     fn collect(&self, host: &Host, inv: &mut Inventory, w: &mut Warnings<'_>) {
         let mut roots: Vec<String> = FIXED_ROOTS.iter().map(|r| r.to_string()).collect();
-        for user in visible(host, "Users", w) {
+        for user in list_visible(host, "Users", w) {
             roots.push(format!("Users/{user}/Applications"));
         }
         for root in roots {
-            for entry in visible(host, &root, w) {
+            for entry in list_visible(host, &root, w) {
                 let rel = format!("{root}/{entry}");
-                if !is_dir(host, &rel) {
+                if !host.is_dir(&rel) {
                     continue;
                 }
                 if is_bundle(&entry) {
                     inv.software.push(read_app(host, &rel, w));
                     continue;
                 }
-                for inner in visible(host, &rel, w) {
+                for inner in list_visible(host, &rel, w) {
                     let inner_rel = format!("{rel}/{inner}");
-                    if is_bundle(&inner) && is_dir(host, &inner_rel) {
+                    if is_bundle(&inner) && host.is_dir(&inner_rel) {
                         inv.software.push(read_app(host, &inner_rel, w));
                     }
                 }
@@ -72,21 +72,6 @@ impl Source for MacosApps {
 
 fn is_bundle(name: &str) -> bool {
     name.len() > 4 && name.get(name.len() - 4..).is_some_and(|ext| ext.eq_ignore_ascii_case(".app"))
-}
-
-/// Visible (not dot-prefixed) entries of a directory; absent is nothing, unreadable a warning.
-fn visible(host: &Host, rel: &str, w: &mut Warnings<'_>) -> Vec<String> {
-    match host.list_dir(rel) {
-        Ok(names) => names.into_iter().filter(|n| !n.starts_with('.')).collect(),
-        Err(e) => {
-            w.push(format!("{rel}: {e}"));
-            Vec::new()
-        }
-    }
-}
-
-fn is_dir(host: &Host, rel: &str) -> bool {
-    std::fs::metadata(host.path(rel)).is_ok_and(|m| m.is_dir())
 }
 
 /// Reads one bundle at `rel` (under the root) into a package, warning about its plist.

@@ -67,6 +67,18 @@ pub(crate) fn read_parsed<T, E: std::fmt::Display>(
     }
 }
 
+/// Visible (not dot-prefixed) entries of directory `rel`, sorted; a directory that does not
+/// exist is nothing, one that cannot be listed is a warning.
+pub(crate) fn list_visible(host: &Host, rel: &str, w: &mut Warnings<'_>) -> Vec<String> {
+    match host.list_dir(rel) {
+        Ok(names) => names.into_iter().filter(|n| !n.starts_with('.')).collect(),
+        Err(e) => {
+            w.push(format!("{rel}: {e}"));
+            Vec::new()
+        }
+    }
+}
+
 /// Every source, in the order they run. `os` runs first: package sources read `inventory.os`
 /// for their purl `distro` qualifier.
 pub static SOURCES: &[&dyn Source] = &[

@@ -78,17 +78,13 @@ fn site_dirs(host: &Host, w: &mut Warnings<'_>) -> Vec<String> {
         for entry in entries.iter().filter(|e| e.starts_with("python3")) {
             for site in SITE_DIRS {
                 let rel = format!("{lib}/{entry}/{site}");
-                if is_dir(host, &rel) {
+                if host.is_dir(&rel) {
                     out.push(rel);
                 }
             }
         }
     }
     out
-}
-
-fn is_dir(host: &Host, rel: &str) -> bool {
-    std::fs::metadata(host.path(rel)).is_ok_and(|m| m.is_dir())
 }
 
 /// Every distribution in one site directory (`site` under the root, `location` on the host).
@@ -107,7 +103,7 @@ fn collect_site(host: &Host, site: &str, location: &str, w: &mut Warnings<'_>) -
         let meta_rel = if lower.ends_with(".dist-info") {
             format!("{rel}/METADATA")
         } else if lower.ends_with(".egg-info") {
-            if is_dir(host, &rel) { format!("{rel}/PKG-INFO") } else { rel.clone() }
+            if host.is_dir(&rel) { format!("{rel}/PKG-INFO") } else { rel.clone() }
         } else {
             continue;
         };
