@@ -1,249 +1,78 @@
 //! Explicit conversions between `census_inventory` domain types and census.v1 messages.
 //!
-//! Both directions are total and lossless for every field the wire carries; the round-trip test
-//! below fails when a field is added to one side and forgotten here.
+//! Each pair is declared once with [`mirror!`], naming every field: a struct literal must be
+//! complete, so a field added to one side and not named here is a compile error, and the
+//! round-trip test below catches a field named but mistyped.
 
 use census_inventory as inv;
 
 use crate::v1;
 
-impl From<&inv::Inventory> for v1::Inventory {
-    fn from(i: &inv::Inventory) -> Self {
-        v1::Inventory {
-            os: Some((&i.os).into()),
-            hardware: Some((&i.hardware).into()),
-            network: Some(v1::Network {
-                interfaces: i.network.interfaces.iter().map(Into::into).collect(),
-                default_routes: i
-                    .network
-                    .default_routes
-                    .iter()
-                    .map(|r| v1::Route {
-                        family: r.family.clone(),
-                        gateway: r.gateway.clone(),
-                        interface: r.interface.clone(),
-                        metric: r.metric,
-                    })
-                    .collect(),
-                dns_servers: i.network.dns_servers.clone(),
-                dns_search: i.network.dns_search.clone(),
-            }),
-            software: i.software.iter().map(Into::into).collect(),
-            warnings: i
-                .warnings
-                .iter()
-                .map(|w| v1::Warning { source: w.source.clone(), message: w.message.clone() })
-                .collect(),
+/// Both `From` impls for a domain type and its message. Fields are listed by how they cross:
+/// plain values are cloned, `msg` fields are optional submessages (absent reads as default),
+/// `list` fields are repeated submessages.
+macro_rules! mirror {
+    ($inv:ty => $wire:ty { $($f:ident),* $(,)? } $(msg { $($m:ident),* $(,)? })? $(list { $($l:ident),* $(,)? })?) => {
+        impl From<&$inv> for $wire {
+            fn from(x: &$inv) -> Self {
+                Self {
+                    $($f: x.$f.clone(),)*
+                    $($($m: Some((&x.$m).into()),)*)?
+                    $($($l: x.$l.iter().map(Into::into).collect(),)*)?
+                }
+            }
         }
-    }
+        impl From<$wire> for $inv {
+            fn from(x: $wire) -> Self {
+                Self {
+                    $($f: x.$f,)*
+                    $($($m: x.$m.map(Into::into).unwrap_or_default(),)*)?
+                    $($($l: x.$l.into_iter().map(Into::into).collect(),)*)?
+                }
+            }
+        }
+    };
 }
 
-impl From<v1::Inventory> for inv::Inventory {
-    fn from(i: v1::Inventory) -> Self {
-        inv::Inventory {
-            os: i.os.map(Into::into).unwrap_or_default(),
-            hardware: i.hardware.map(Into::into).unwrap_or_default(),
-            network: i.network.map(Into::into).unwrap_or_default(),
-            software: i.software.into_iter().map(Into::into).collect(),
-            warnings: i.warnings.into_iter().map(|w| inv::Warning { source: w.source, message: w.message }).collect(),
-        }
-    }
-}
-
-impl From<v1::Network> for inv::Network {
-    fn from(n: v1::Network) -> Self {
-        inv::Network {
-            interfaces: n.interfaces.into_iter().map(Into::into).collect(),
-            default_routes: n
-                .default_routes
-                .into_iter()
-                .map(|r| inv::Route { family: r.family, gateway: r.gateway, interface: r.interface, metric: r.metric })
-                .collect(),
-            dns_servers: n.dns_servers,
-            dns_search: n.dns_search,
-        }
-    }
-}
-
-impl From<&inv::OperatingSystem> for v1::OperatingSystem {
-    fn from(o: &inv::OperatingSystem) -> Self {
-        v1::OperatingSystem {
-            name: o.name.clone(),
-            version: o.version.clone(),
-            id: o.id.clone(),
-            pretty_name: o.pretty_name.clone(),
-            kernel: o.kernel.clone(),
-            arch: o.arch.clone(),
-            hostname: o.hostname.clone(),
-            machine_id: o.machine_id.clone(),
-            boot_time: o.boot_time,
-            timezone: o.timezone.clone(),
-        }
-    }
-}
-
-impl From<v1::OperatingSystem> for inv::OperatingSystem {
-    fn from(o: v1::OperatingSystem) -> Self {
-        inv::OperatingSystem {
-            name: o.name,
-            version: o.version,
-            id: o.id,
-            pretty_name: o.pretty_name,
-            kernel: o.kernel,
-            arch: o.arch,
-            hostname: o.hostname,
-            machine_id: o.machine_id,
-            boot_time: o.boot_time,
-            timezone: o.timezone,
-        }
-    }
-}
-
-impl From<&inv::Hardware> for v1::Hardware {
-    fn from(h: &inv::Hardware) -> Self {
-        let c = &h.cpu;
-        let d = &h.dmi;
-        v1::Hardware {
-            cpu: Some(v1::Cpu {
-                model: c.model.clone(),
-                vendor: c.vendor.clone(),
-                logical: c.logical,
-                cores: c.cores,
-                sockets: c.sockets,
-            }),
-            memory_total_bytes: h.memory_total_bytes,
-            disks: h
-                .disks
-                .iter()
-                .map(|d| v1::Disk {
-                    name: d.name.clone(),
-                    model: d.model.clone(),
-                    size_bytes: d.size_bytes,
-                    rotational: d.rotational,
-                    removable: d.removable,
-                })
-                .collect(),
-            dmi: Some(v1::Dmi {
-                sys_vendor: d.sys_vendor.clone(),
-                product_name: d.product_name.clone(),
-                product_version: d.product_version.clone(),
-                product_serial: d.product_serial.clone(),
-                product_uuid: d.product_uuid.clone(),
-                board_vendor: d.board_vendor.clone(),
-                board_name: d.board_name.clone(),
-                bios_vendor: d.bios_vendor.clone(),
-                bios_version: d.bios_version.clone(),
-                bios_date: d.bios_date.clone(),
-                chassis_type: d.chassis_type.clone(),
-            }),
-        }
-    }
-}
-
-impl From<v1::Hardware> for inv::Hardware {
-    fn from(h: v1::Hardware) -> Self {
-        let c = h.cpu.unwrap_or_default();
-        let d = h.dmi.unwrap_or_default();
-        inv::Hardware {
-            cpu: inv::Cpu { model: c.model, vendor: c.vendor, logical: c.logical, cores: c.cores, sockets: c.sockets },
-            memory_total_bytes: h.memory_total_bytes,
-            disks: h
-                .disks
-                .into_iter()
-                .map(|d| inv::Disk {
-                    name: d.name,
-                    model: d.model,
-                    size_bytes: d.size_bytes,
-                    rotational: d.rotational,
-                    removable: d.removable,
-                })
-                .collect(),
-            dmi: inv::Dmi {
-                sys_vendor: d.sys_vendor,
-                product_name: d.product_name,
-                product_version: d.product_version,
-                product_serial: d.product_serial,
-                product_uuid: d.product_uuid,
-                board_vendor: d.board_vendor,
-                board_name: d.board_name,
-                bios_vendor: d.bios_vendor,
-                bios_version: d.bios_version,
-                bios_date: d.bios_date,
-                chassis_type: d.chassis_type,
-            },
-        }
-    }
-}
-
-impl From<&inv::Interface> for v1::NetworkInterface {
-    fn from(i: &inv::Interface) -> Self {
-        v1::NetworkInterface {
-            name: i.name.clone(),
-            mac: i.mac.clone(),
-            mtu: i.mtu,
-            state: i.state.clone(),
-            addresses: i
-                .addresses
-                .iter()
-                .map(|a| v1::IpAddress { address: a.address.clone(), prefix_len: a.prefix_len, scope: a.scope.clone() })
-                .collect(),
-        }
-    }
-}
-
-impl From<v1::NetworkInterface> for inv::Interface {
-    fn from(i: v1::NetworkInterface) -> Self {
-        inv::Interface {
-            name: i.name,
-            mac: i.mac,
-            mtu: i.mtu,
-            state: i.state,
-            addresses: i
-                .addresses
-                .into_iter()
-                .map(|a| inv::IpAddress { address: a.address, prefix_len: a.prefix_len, scope: a.scope })
-                .collect(),
-        }
-    }
-}
-
-impl From<&inv::Package> for v1::SoftwarePackage {
-    fn from(p: &inv::Package) -> Self {
-        v1::SoftwarePackage {
-            name: p.name.clone(),
-            version: p.version.clone(),
-            arch: p.arch.clone(),
-            source: p.source.clone(),
-            source_package: p.source_package.clone(),
-            maintainer: p.maintainer.clone(),
-            installed_size_bytes: p.installed_size_bytes,
-            selection: p.selection.clone(),
-            vendor: p.vendor.clone(),
-            install_time: p.install_time,
-            purl: p.purl.clone(),
-            location: p.location.clone(),
-        }
-    }
-}
-
-impl From<v1::SoftwarePackage> for inv::Package {
-    fn from(p: v1::SoftwarePackage) -> Self {
-        inv::Package {
-            name: p.name,
-            version: p.version,
-            arch: p.arch,
-            source: p.source,
-            source_package: p.source_package,
-            maintainer: p.maintainer,
-            installed_size_bytes: p.installed_size_bytes,
-            selection: p.selection,
-            vendor: p.vendor,
-            install_time: p.install_time,
-            purl: p.purl,
-            location: p.location,
-        }
-    }
-}
+mirror!(inv::Inventory => v1::Inventory {} msg { os, hardware, network, identifiers } list { software, warnings });
+mirror!(inv::Warning => v1::Warning { source, message });
+mirror!(inv::OperatingSystem => v1::OperatingSystem {
+    name, version, id, pretty_name, kernel, arch, hostname, machine_id, boot_time, timezone, fqdn,
+    virtualization, container, cloud,
+});
+mirror!(inv::Hardware => v1::Hardware { memory_total_bytes, tpm_version } msg { cpu, dmi }
+    list { disks, memory_devices, processors, pci_devices, usb_devices, gpus, batteries });
+mirror!(inv::Cpu => v1::Cpu { model, vendor, logical, cores, sockets, flags });
+mirror!(inv::Disk => v1::Disk { name, model, size_bytes, rotational, removable, serial, transport });
+mirror!(inv::Dmi => v1::Dmi {
+    sys_vendor, product_name, product_version, product_serial, product_uuid, board_vendor, board_name,
+    bios_vendor, bios_version, bios_date, chassis_type, product_sku, product_family, board_serial,
+    board_asset_tag, chassis_vendor, chassis_serial, chassis_asset_tag, source, root_only,
+});
+mirror!(inv::MemoryDevice => v1::MemoryDevice {
+    locator, bank, size_bytes, kind, form_factor, speed_mts, manufacturer, serial, part_number,
+});
+mirror!(inv::Processor => v1::Processor { socket, manufacturer, version, cores, threads, max_speed_mhz });
+mirror!(inv::PciDevice => v1::PciDevice { address, class, vendor_id, device_id, vendor_name, device_name, driver });
+mirror!(inv::UsbDevice => v1::UsbDevice { bus_path, vendor_id, product_id, vendor_name, product_name, serial });
+mirror!(inv::Battery => v1::Battery {
+    name, manufacturer, model, serial, technology, status, capacity_percent, health_percent, cycle_count,
+});
+mirror!(inv::Network => v1::Network { dns_servers, dns_search } list { interfaces, default_routes, listening });
+mirror!(inv::Route => v1::Route { family, gateway, interface, metric });
+mirror!(inv::ListeningSocket => v1::ListeningSocket { protocol, address, port, process, pid });
+mirror!(inv::Interface => v1::NetworkInterface {
+    name, mac, mtu, state, kind, permanent_mac, speed_mbps, duplex, driver,
+} list { addresses });
+mirror!(inv::IpAddress => v1::IpAddress { address, prefix_len, scope });
+mirror!(inv::Package => v1::SoftwarePackage {
+    name, version, arch, source, source_package, maintainer, installed_size_bytes, selection, vendor,
+    install_time, purl, location,
+});
+mirror!(inv::Identifier => v1::Identifier { value, generic, inherited });
+mirror!(inv::MacIdentifier => v1::MacIdentifier { interface, mac, locally_administered, generic });
+mirror!(inv::HostIdentifiers => v1::HostIdentifiers {}
+    msg { smbios_uuid, system_serial, chassis_serial, board_serial, machine_id } list { macs });
 
 #[cfg(test)]
 mod tests {
@@ -263,9 +92,20 @@ mod tests {
                 machine_id: "0123abcd".into(),
                 boot_time: 1_700_000_000,
                 timezone: "Europe/Berlin".into(),
+                fqdn: "web-1.example.org".into(),
+                virtualization: "kvm".into(),
+                container: "docker".into(),
+                cloud: "aws".into(),
             },
             hardware: inv::Hardware {
-                cpu: inv::Cpu { model: "Xeon".into(), vendor: "GenuineIntel".into(), logical: 8, cores: 4, sockets: 1 },
+                cpu: inv::Cpu {
+                    model: "Xeon".into(),
+                    vendor: "GenuineIntel".into(),
+                    logical: 8,
+                    cores: 4,
+                    sockets: 1,
+                    flags: vec!["aes".into()],
+                },
                 memory_total_bytes: 17_179_869_184,
                 disks: vec![inv::Disk {
                     name: "sda".into(),
@@ -273,6 +113,8 @@ mod tests {
                     size_bytes: 512,
                     rotational: true,
                     removable: true,
+                    serial: "S1".into(),
+                    transport: "sata".into(),
                 }],
                 dmi: inv::Dmi {
                     sys_vendor: "a".into(),
@@ -286,7 +128,57 @@ mod tests {
                     bios_version: "i".into(),
                     bios_date: "j".into(),
                     chassis_type: "k".into(),
+                    product_sku: "l".into(),
+                    product_family: "m".into(),
+                    board_serial: "n".into(),
+                    board_asset_tag: "o".into(),
+                    chassis_vendor: "p".into(),
+                    chassis_serial: "q".into(),
+                    chassis_asset_tag: "r".into(),
+                    source: "smbios".into(),
+                    root_only: vec!["product_serial".into()],
                 },
+                memory_devices: vec![inv::MemoryDevice {
+                    locator: "DIMM_A1".into(),
+                    bank: "BANK 0".into(),
+                    size_bytes: 1 << 34,
+                    kind: "DDR4".into(),
+                    form_factor: "DIMM".into(),
+                    speed_mts: 3200,
+                    manufacturer: "Samsung".into(),
+                    serial: "1234".into(),
+                    part_number: "M393".into(),
+                }],
+                processors: vec![inv::Processor {
+                    socket: "CPU0".into(),
+                    manufacturer: "Intel".into(),
+                    version: "Xeon".into(),
+                    cores: 20,
+                    threads: 40,
+                    max_speed_mhz: 4000,
+                }],
+                pci_devices: vec![pci()],
+                usb_devices: vec![inv::UsbDevice {
+                    bus_path: "1-2".into(),
+                    vendor_id: "046d".into(),
+                    product_id: "c52b".into(),
+                    vendor_name: "Logitech, Inc.".into(),
+                    product_name: "Unifying Receiver".into(),
+                    serial: "X".into(),
+                }],
+                gpus: vec![pci()],
+                batteries: vec![inv::Battery {
+                    name: "BAT0".into(),
+                    manufacturer: "SMP".into(),
+                    model: "5B10W13930".into(),
+                    serial: "123".into(),
+                    technology: "Li-poly".into(),
+                    status: "Discharging".into(),
+                    capacity_percent: 80,
+                    health_percent: 91,
+                    cycle_count: 120,
+                }],
+                tpm_version: "2.0".into(),
             },
             network: inv::Network {
                 interfaces: vec![inv::Interface {
@@ -299,6 +191,11 @@ mod tests {
                         prefix_len: 64,
                         scope: "global".into(),
                     }],
+                    kind: "physical".into(),
+                    permanent_mac: "52:54:00:12:34:57".into(),
+                    speed_mbps: 1000,
+                    duplex: "full".into(),
+                    driver: "e1000e".into(),
                 }],
                 default_routes: vec![inv::Route {
                     family: "inet6".into(),
@@ -308,6 +205,13 @@ mod tests {
                 }],
                 dns_servers: vec!["192.0.2.53".into()],
                 dns_search: vec!["example.org".into()],
+                listening: vec![inv::ListeningSocket {
+                    protocol: "tcp".into(),
+                    address: "::".into(),
+                    port: 22,
+                    process: "sshd".into(),
+                    pid: 712,
+                }],
             },
             software: vec![inv::Package {
                 name: "openssl".into(),
@@ -324,6 +228,31 @@ mod tests {
                 location: "/usr/lib/python3/dist-packages".into(),
             }],
             warnings: vec![inv::Warning { source: "dpkg".into(), message: "m".into() }],
+            identifiers: inv::HostIdentifiers {
+                smbios_uuid: inv::Identifier { value: "u".into(), generic: true, inherited: true },
+                system_serial: inv::Identifier { value: "s".into(), generic: false, inherited: true },
+                chassis_serial: inv::Identifier { value: "c".into(), generic: true, inherited: false },
+                board_serial: inv::Identifier { value: "b".into(), generic: false, inherited: false },
+                machine_id: inv::Identifier { value: "0123abcd".into(), generic: false, inherited: false },
+                macs: vec![inv::MacIdentifier {
+                    interface: "eth0".into(),
+                    mac: "52:54:00:12:34:57".into(),
+                    locally_administered: true,
+                    generic: false,
+                }],
+            },
+        }
+    }
+
+    fn pci() -> inv::PciDevice {
+        inv::PciDevice {
+            address: "0000:00:02.0".into(),
+            class: "0x030000".into(),
+            vendor_id: "8086".into(),
+            device_id: "9a49".into(),
+            vendor_name: "Intel Corporation".into(),
+            device_name: "TigerLake-LP GT2 [Iris Xe Graphics]".into(),
+            driver: "i915".into(),
         }
     }
 

@@ -21,6 +21,8 @@ pub struct Inventory {
     pub network: Network,
     pub software: Vec<Package>,
     pub warnings: Vec<Warning>,
+    /// The values that tell this machine apart from others, each judged for trust.
+    pub identifiers: HostIdentifiers,
 }
 
 /// A problem a source met while reading the host. The rest of the report still stands.
@@ -46,6 +48,18 @@ pub struct OperatingSystem {
     pub boot_time: i64,
     /// IANA zone name (`Europe/Berlin`); empty when unknown.
     pub timezone: String,
+    /// Fully qualified name from the hostname or the hosts file (no DNS query); empty when
+    /// the host has none.
+    pub fqdn: String,
+    /// Hypervisor, named as `systemd-detect-virt --vm` names it (`kvm`, `qemu`, `vmware`,
+    /// `microsoft`, `xen`, `oracle`, `amazon`, `google`, ...); empty on bare metal.
+    pub virtualization: String,
+    /// Container runtime, as `systemd-detect-virt --container` names it (`docker`, `podman`,
+    /// `lxc`, `systemd-nspawn`, `wsl`, ...); empty when not in a container.
+    pub container: String,
+    /// Cloud provider judged from DMI strings only (`aws`, `gcp`, `azure`, ...); empty when
+    /// none is recognised.
+    pub cloud: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +69,17 @@ pub struct Hardware {
     pub memory_total_bytes: u64,
     pub disks: Vec<Disk>,
     pub dmi: Dmi,
+    /// SMBIOS type 17: one entry per memory slot, populated or not.
+    pub memory_devices: Vec<MemoryDevice>,
+    /// SMBIOS type 4: one entry per processor socket.
+    pub processors: Vec<Processor>,
+    pub pci_devices: Vec<PciDevice>,
+    pub usb_devices: Vec<UsbDevice>,
+    /// Display controllers among the PCI devices (class 0x03).
+    pub gpus: Vec<PciDevice>,
+    pub batteries: Vec<Battery>,
+    /// TPM spec version (`2.0`, `1.2`); empty when the kernel shows no TPM.
+    pub tpm_version: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +90,9 @@ pub struct Cpu {
     pub logical: u32,
     pub cores: u32,
     pub sockets: u32,
+    /// The flags that matter to security and capacity questions (virtualisation, AES, AVX,
+    /// SGX, ...), in cpuinfo's spelling, sorted; not the full list.
+    pub flags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +103,9 @@ pub struct Disk {
     pub size_bytes: u64,
     pub rotational: bool,
     pub removable: bool,
+    pub serial: String,
+    /// How the disk is attached: `nvme`, `sata`, `scsi`, `usb`, `virtio`, `mmc`, ...
+    pub transport: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +122,100 @@ pub struct Dmi {
     pub bios_version: String,
     pub bios_date: String,
     pub chassis_type: String,
+    pub product_sku: String,
+    pub product_family: String,
+    pub board_serial: String,
+    pub board_asset_tag: String,
+    pub chassis_vendor: String,
+    pub chassis_serial: String,
+    pub chassis_asset_tag: String,
+    /// Where the values came from: `smbios` (the raw table), `sysfs` (`/sys/class/dmi/id`),
+    /// or empty when neither was readable.
+    pub source: String,
+    /// Fields that exist but only root may read (serials and the UUID on most kernels).
+    pub root_only: Vec<String>,
+}
+
+/// One memory slot (SMBIOS type 17). Texts are as dmidecode prints them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemoryDevice {
+    /// Slot name (`DIMM_A1`, `ChannelA-DIMM0`).
+    pub locator: String,
+    pub bank: String,
+    /// 0 for an empty slot.
+    pub size_bytes: u64,
+    /// `DDR4`, `LPDDR5`, `RAM`, ...
+    pub kind: String,
+    pub form_factor: String,
+    /// MT/s; 0 when unknown.
+    pub speed_mts: u32,
+    pub manufacturer: String,
+    pub serial: String,
+    pub part_number: String,
+}
+
+/// One processor socket (SMBIOS type 4).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Processor {
+    pub socket: String,
+    pub manufacturer: String,
+    pub version: String,
+    pub cores: u32,
+    pub threads: u32,
+    pub max_speed_mhz: u32,
+}
+
+/// A PCI function from `sys/bus/pci/devices`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PciDevice {
+    /// Domain:bus:device.function, `0000:00:02.0`.
+    pub address: String,
+    /// 24-bit class code, `0x030000`.
+    pub class: String,
+    /// 4 lowercase hex digits each.
+    pub vendor_id: String,
+    pub device_id: String,
+    /// Names from pci.ids when installed; empty otherwise.
+    pub vendor_name: String,
+    pub device_name: String,
+    /// Bound kernel driver; empty when none.
+    pub driver: String,
+}
+
+/// A USB device from `sys/bus/usb/devices` (interfaces and root hubs' ports excluded).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UsbDevice {
+    /// Kernel name, `1-2.1`.
+    pub bus_path: String,
+    pub vendor_id: String,
+    pub product_id: String,
+    /// From usb.ids when installed, else the device's own strings.
+    pub vendor_name: String,
+    pub product_name: String,
+    pub serial: String,
+}
+
+/// A battery from `sys/class/power_supply`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Battery {
+    pub name: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub serial: String,
+    /// `Li-ion`, `Li-poly`, ...
+    pub technology: String,
+    /// `Charging`, `Discharging`, `Full`, `Not charging`, `Unknown`.
+    pub status: String,
+    /// Charge now, percent.
+    pub capacity_percent: u32,
+    /// Full-charge capacity over design capacity, percent; 0 when unknown.
+    pub health_percent: u32,
+    pub cycle_count: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +228,23 @@ pub struct Network {
     /// points at systemd-resolved's local stub).
     pub dns_servers: Vec<String>,
     pub dns_search: Vec<String>,
+    /// TCP sockets in LISTEN and bound UDP sockets.
+    pub listening: Vec<ListeningSocket>,
+}
+
+/// A socket waiting for traffic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListeningSocket {
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// Local address (`0.0.0.0`, `::`, `127.0.0.1`).
+    pub address: String,
+    pub port: u32,
+    /// Owning process's command name, when the agent may read it; empty otherwise.
+    pub process: String,
+    /// 0 when unknown.
+    pub pid: u32,
 }
 
 /// A default route: where traffic with no more specific route goes.
@@ -125,6 +267,16 @@ pub struct Interface {
     pub mtu: u32,
     pub state: String,
     pub addresses: Vec<IpAddress>,
+    /// `physical`, `wireless`, `loopback`, `bridge`, `bond`, `vlan`, `veth`, `macvlan`,
+    /// `tunnel`, `tun`, `dummy`, or `virtual` when nothing more exact is known.
+    pub kind: String,
+    /// The burned-in MAC; empty when the link has none or it cannot be read.
+    pub permanent_mac: String,
+    /// Link speed in Mb/s; 0 when unknown or down.
+    pub speed_mbps: u32,
+    /// `full`, `half`, or empty when unknown.
+    pub duplex: String,
+    pub driver: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,4 +314,40 @@ pub struct Package {
     /// Where it is installed, when that tells installs apart (a per-user flatpak's home, a
     /// Python site-packages directory); empty for system package databases.
     pub location: String,
+}
+
+/// A value that may identify a machine, judged for trust.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Identifier {
+    pub value: String,
+    /// A placeholder that identifies nothing ("To Be Filled By O.E.M.", an all-zero UUID).
+    pub generic: bool,
+    /// Read inside a container: it is the host's value, not this container's.
+    pub inherited: bool,
+}
+
+/// A MAC address offered as an identifier.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MacIdentifier {
+    pub interface: String,
+    pub mac: String,
+    /// The U/L bit is set: assigned by software, so it can change or repeat across clones.
+    pub locally_administered: bool,
+    /// All zeros, or a multicast address: identifies nothing.
+    pub generic: bool,
+}
+
+/// Everything that tells machines apart. An unset value has an empty `value`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HostIdentifiers {
+    pub smbios_uuid: Identifier,
+    pub system_serial: Identifier,
+    pub chassis_serial: Identifier,
+    pub board_serial: Identifier,
+    pub machine_id: Identifier,
+    /// Permanent MACs of physical (and wireless) interfaces.
+    pub macs: Vec<MacIdentifier>,
 }

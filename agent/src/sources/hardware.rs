@@ -112,6 +112,7 @@ fn disks(host: &Host, w: &mut Warnings<'_>) -> Vec<Disk> {
             rotational: read("queue/rotational") == "1",
             removable: read("removable") == "1",
             name,
+            ..Disk::default()
         });
     }
     disks

@@ -179,8 +179,14 @@ fn link(host: &Host, name: String) -> (u32, Interface) {
     if mac.chars().all(|c| c == '0' || c == ':') {
         mac.clear();
     }
-    let iface =
-        Interface { mac, mtu: read("mtu").parse().unwrap_or(0), state: read("operstate"), addresses: Vec::new(), name };
+    let iface = Interface {
+        mac,
+        mtu: read("mtu").parse().unwrap_or(0),
+        state: read("operstate"),
+        addresses: Vec::new(),
+        name,
+        ..Interface::default()
+    };
     (read("ifindex").parse().unwrap_or(u32::MAX), iface)
 }
 
