@@ -154,6 +154,8 @@ pub struct Processor {
     pub core_count: Option<u16>,
     pub core_enabled: Option<u16>,
     pub thread_count: Option<u16>,
+    /// Maximum speed in MHz; `None` when unknown (0).
+    pub max_speed_mhz: Option<u16>,
 }
 
 /// The size of a memory device.
@@ -194,6 +196,8 @@ pub struct MemoryDevice {
     pub kind: u8,
     /// The type as dmidecode names it ("DDR4", "Unknown", "<OUT OF SPEC>").
     pub kind_name: &'static str,
+    /// The form factor as dmidecode names it ("DIMM", "SODIMM", "<OUT OF SPEC>").
+    pub form_factor: &'static str,
     /// Maximum speed in MT/s; `None` when unknown.
     pub speed_mts: Option<u32>,
     /// Configured speed in MT/s; `None` when unknown.
@@ -756,6 +760,7 @@ fn decode(s: &Structure<'_>, swap_uuid: bool, out: &mut Smbios, w: &mut Warnings
                 core_count: count(0x23, 0x2A),
                 core_enabled: count(0x24, 0x2C),
                 thread_count: count(0x25, 0x2E),
+                max_speed_mhz: s.word(0x14).filter(|&v| v != 0),
             });
         }
         17 => out.memory_devices.push(memory_device(s, w)),
@@ -787,6 +792,7 @@ fn memory_device(s: &Structure<'_>, w: &mut Warnings) -> MemoryDevice {
         size,
         kind,
         kind_name: memory_type_name(kind),
+        form_factor: s.byte(0x0E).map_or("<OUT OF SPEC>", form_factor_name),
         speed_mts: speed(0x15, 0x54),
         configured_speed_mts: speed(0x20, 0x58),
         manufacturer: s.string(0x17, w),
@@ -794,6 +800,29 @@ fn memory_device(s: &Structure<'_>, w: &mut Warnings) -> MemoryDevice {
         asset_tag: s.identifier(0x19, w),
         part_number: s.string(0x1A, w),
     }
+}
+
+/// Memory form factor names (SMBIOS 7.18.1) as dmidecode 3.4 prints them.
+pub fn form_factor_name(code: u8) -> &'static str {
+    const NAMES: [&str; 16] = [
+        "Other",
+        "Unknown",
+        "SIMM",
+        "SIP",
+        "Chip",
+        "DIP",
+        "ZIP",
+        "Proprietary Card",
+        "DIMM",
+        "TSOP",
+        "Row Of Chips",
+        "RIMM",
+        "SODIMM",
+        "SRIMM",
+        "FB-DIMM",
+        "Die",
+    ];
+    code.checked_sub(1).and_then(|i| NAMES.get(usize::from(i))).copied().unwrap_or("<OUT OF SPEC>")
 }
 
 #[cfg(test)]
@@ -920,6 +949,7 @@ mod tests {
                     ("Core Count", count_text(p.core_count)),
                     ("Core Enabled", count_text(p.core_enabled)),
                     ("Thread Count", count_text(p.thread_count)),
+                    ("Max Speed", Some(p.max_speed_mhz.map_or("Unknown".to_string(), |v| format!("{v} MHz")))),
                 ],
             ));
         }
@@ -934,6 +964,7 @@ mod tests {
                     ("Bank Locator", Some(text(&m.bank_locator))),
                     ("Size", Some(m.size.to_string())),
                     ("Type", Some(m.kind_name.to_string())),
+                    ("Form Factor", Some(m.form_factor.to_string())),
                     ("Speed", when(speed_text(m.speed_mts))),
                     ("Manufacturer", when(text(&m.manufacturer))),
                     ("Serial Number", when(id_text(&m.serial))),

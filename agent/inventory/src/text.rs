@@ -59,11 +59,21 @@ pub fn inventory(inv: &Inventory) -> String {
     let mut out = String::new();
     let os = &inv.os;
     let hw = &inv.hardware;
-    let _ = writeln!(out, "host        {}", os.hostname);
+    let _ = writeln!(out, "host        {}", if os.fqdn.is_empty() { &os.hostname } else { &os.fqdn });
     let _ = writeln!(out, "os          {} ({} {})", os.pretty_name, os.id, os.version);
     let _ = writeln!(out, "kernel      {} {}", os.kernel, os.arch);
     let _ = writeln!(out, "machine-id  {}", os.machine_id);
     let _ = writeln!(out, "timezone    {}", os.timezone);
+    let platform: Vec<String> = [("vm", &os.virtualization), ("container", &os.container), ("cloud", &os.cloud)]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "platform    {}",
+        if platform.is_empty() { "bare metal".to_string() } else { platform.join(", ") }
+    );
     let _ = writeln!(
         out,
         "cpu         {} ({} sockets, {} cores, {} threads)",
@@ -77,12 +87,64 @@ pub fn inventory(inv: &Inventory) -> String {
             hw.dmi.sys_vendor, hw.dmi.product_name, hw.dmi.product_serial
         );
     }
+    if !hw.dmi.bios_vendor.is_empty() {
+        let _ = writeln!(out, "bios        {} {} ({})", hw.dmi.bios_vendor, hw.dmi.bios_version, hw.dmi.bios_date);
+    }
+    let installed: Vec<_> = hw.memory_devices.iter().filter(|m| m.size_bytes > 0).collect();
+    if !hw.memory_devices.is_empty() {
+        let _ = writeln!(out, "dimms       {} of {} slots populated", installed.len(), hw.memory_devices.len());
+    }
+    for g in &hw.gpus {
+        let _ = writeln!(out, "gpu         {} {} ({})", g.vendor_name, g.device_name, g.driver);
+    }
+    for b in &hw.batteries {
+        let _ = writeln!(
+            out,
+            "battery     {} {} {}%, health {}%, {} cycles",
+            b.name, b.status, b.capacity_percent, b.health_percent, b.cycle_count
+        );
+    }
+    if !hw.tpm_version.is_empty() {
+        let _ = writeln!(out, "tpm         {}", hw.tpm_version);
+    }
 
-    let mut disks = Table::new(["DISK", "MODEL", "SIZE", "ROTATIONAL", "REMOVABLE"]);
+    let mut ids = Table::new(["IDENTIFIER", "VALUE", "TRUST"]);
+    let trust = |generic: bool, inherited: bool| match (generic, inherited) {
+        (true, _) => "generic",
+        (false, true) => "host's (container)",
+        (false, false) => "ok",
+    };
+    let i = &inv.identifiers;
+    for (name, id) in [
+        ("smbios uuid", &i.smbios_uuid),
+        ("system serial", &i.system_serial),
+        ("chassis serial", &i.chassis_serial),
+        ("board serial", &i.board_serial),
+        ("machine-id", &i.machine_id),
+    ] {
+        if !id.value.is_empty() {
+            ids.row([name.to_string(), id.value.clone(), trust(id.generic, id.inherited).to_string()]);
+        }
+    }
+    for m in &i.macs {
+        let t = if m.generic {
+            "generic"
+        } else if m.locally_administered {
+            "locally administered"
+        } else {
+            "ok"
+        };
+        ids.row([format!("mac {}", m.interface), m.mac.clone(), t.to_string()]);
+    }
+    let _ = write!(out, "\n{}", ids.render());
+
+    let mut disks = Table::new(["DISK", "MODEL", "SERIAL", "TRANSPORT", "SIZE", "ROTATIONAL", "REMOVABLE"]);
     for d in &hw.disks {
         disks.row([
             d.name.clone(),
             d.model.clone(),
+            d.serial.clone(),
+            d.transport.clone(),
             bytes(d.size_bytes),
             d.rotational.to_string(),
             d.removable.to_string(),
@@ -90,10 +152,19 @@ pub fn inventory(inv: &Inventory) -> String {
     }
     let _ = write!(out, "\n{}", disks.render());
 
-    let mut net = Table::new(["INTERFACE", "MAC", "MTU", "STATE", "ADDRESSES"]);
+    let mut net = Table::new(["INTERFACE", "KIND", "MAC", "MTU", "SPEED", "STATE", "ADDRESSES"]);
     for i in &inv.network.interfaces {
         let addrs: Vec<String> = i.addresses.iter().map(|a| format!("{}/{}", a.address, a.prefix_len)).collect();
-        net.row([i.name.clone(), i.mac.clone(), i.mtu.to_string(), i.state.clone(), addrs.join(" ")]);
+        let speed = if i.speed_mbps == 0 { String::new() } else { format!("{}M {}", i.speed_mbps, i.duplex) };
+        net.row([
+            i.name.clone(),
+            i.kind.clone(),
+            i.mac.clone(),
+            i.mtu.to_string(),
+            speed,
+            i.state.clone(),
+            addrs.join(" "),
+        ]);
     }
     let _ = write!(out, "\n{}", net.render());
     for r in &inv.network.default_routes {
@@ -103,6 +174,15 @@ pub fn inventory(inv: &Inventory) -> String {
     if !inv.network.dns_servers.is_empty() {
         let _ =
             writeln!(out, "dns {} (search {})", inv.network.dns_servers.join(" "), inv.network.dns_search.join(" "));
+    }
+
+    if !inv.network.listening.is_empty() {
+        let mut listen = Table::new(["LISTEN", "ADDRESS", "PORT", "PROCESS"]);
+        for l in &inv.network.listening {
+            let process = if l.pid == 0 { l.process.clone() } else { format!("{} ({})", l.process, l.pid) };
+            listen.row([l.protocol.clone(), l.address.clone(), l.port.to_string(), process]);
+        }
+        let _ = write!(out, "\n{}", listen.render());
     }
 
     let mut sw = Table::new(["PACKAGE", "VERSION", "ARCH", "SOURCE"]);

@@ -6,18 +6,23 @@ use census_inventory::{Inventory, Warning};
 use crate::host::Host;
 
 pub mod apk;
+pub mod devices;
 pub mod dpkg;
+pub mod firmware;
 pub mod flatpak;
 pub mod hardware;
 pub mod homebrew;
+pub mod identifiers;
 pub mod macos_apps;
 pub mod network;
 pub mod os;
 pub mod pacman;
+pub mod platform;
 pub mod purl;
 pub mod python;
 pub mod rpm;
 pub mod snap;
+pub mod sockets;
 pub mod windows_programs;
 
 /// Collects warnings for one source.
@@ -80,11 +85,17 @@ pub(crate) fn list_visible(host: &Host, rel: &str, w: &mut Warnings<'_>) -> Vec<
 }
 
 /// Every source, in the order they run. `os` runs first: package sources read `inventory.os`
-/// for their purl `distro` qualifier.
+/// for their purl `distro` qualifier. `platform` reads what `hardware` and `firmware` found;
+/// `identifiers` reads what `os`, `firmware`, `platform` and `network` found.
 pub static SOURCES: &[&dyn Source] = &[
     &os::Os,
     &hardware::Hardware,
+    &firmware::Firmware,
+    &devices::Devices,
+    &platform::Platform,
     &network::Network,
+    &sockets::Sockets,
+    &identifiers::Identifiers,
     &dpkg::Dpkg,
     &rpm::Rpm,
     &apk::Apk,

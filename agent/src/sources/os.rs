@@ -46,6 +46,7 @@ impl Source for Os {
                 String::new()
             }
         };
+        os.fqdn = fqdn(host, &os.hostname, w);
         os.boot_time = match host.read_limited("proc/stat", 16 * 1024 * 1024) {
             Ok(b) => parse_boot_time(&String::from_utf8_lossy(&b)).unwrap_or(0),
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
@@ -64,6 +65,39 @@ impl Source for Os {
             }
         };
     }
+}
+
+/// The fully qualified name as `hostname -f` finds it through the hosts file, without its DNS
+/// fallback: the hostname itself when it has a dot, else the canonical (first) name of the first
+/// `etc/hosts` line that lists the hostname, when that name has a dot and starts with the
+/// hostname's label. Empty when neither gives one.
+fn fqdn(host: &Host, hostname: &str, w: &mut Warnings<'_>) -> String {
+    if hostname.contains('.') || hostname.is_empty() {
+        return hostname.to_string();
+    }
+    match host.read_limited("etc/hosts", 1024 * 1024) {
+        Ok(bytes) => fqdn_from_hosts(&String::from_utf8_lossy(&bytes), hostname).unwrap_or_default(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            w.push(format!("etc/hosts: {e}"));
+            String::new()
+        }
+    }
+}
+
+pub fn fqdn_from_hosts(text: &str, hostname: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or_default();
+        let mut fields = line.split_whitespace();
+        let _address = fields.next()?;
+        let names: Vec<&str> = fields.collect();
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(hostname)) {
+            return None;
+        }
+        let canonical = names.first()?;
+        let (label, _) = canonical.split_once('.')?;
+        label.eq_ignore_ascii_case(hostname).then(|| canonical.to_string())
+    })
 }
 
 /// `btime` (boot time, Unix seconds) from /proc/stat.
@@ -158,6 +192,16 @@ fn unquote(raw: &str) -> String {
 mod tests {
     use super::*;
     use crate::sources::{collect_one, fixture};
+
+    #[test]
+    fn fqdn_from_the_hosts_file() {
+        let hosts = "127.0.0.1 localhost\n# 192.0.2.9 web-01.wrong.example web-01\n127.0.1.1\tweb-01.example.org web-01 # debian\n";
+        assert_eq!(fqdn_from_hosts(hosts, "web-01").as_deref(), Some("web-01.example.org"));
+        assert_eq!(fqdn_from_hosts(hosts, "db-02"), None);
+        assert_eq!(fqdn_from_hosts("127.0.1.1 web-01\n", "web-01"), None, "no dotted canonical name");
+        assert_eq!(fqdn_from_hosts("127.0.1.1 other.example.org web-01\n", "web-01"), None);
+        assert_eq!(fqdn_from_hosts("garbage\n\n \t\n", "web-01"), None);
+    }
 
     #[test]
     fn os_release_quoting() {
