@@ -172,3 +172,26 @@ fn agent_enrolls_again_when_the_collector_lost_its_database() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(collector.hosts_json().len(), 1);
 }
+
+#[test]
+fn firmware_identifiers_and_platform_reach_the_collector_over_the_wire() {
+    let collector = Collector::start();
+    let state = tempfile::tempdir().unwrap();
+    let root = fixture_root().parent().unwrap().join("laptop");
+    let out = collector.agent_once(state.path(), &root, &collector.file("enroll-secret"));
+    assert!(out.status.success(), "census-agent run --once failed: {}", stderr(&out));
+
+    let out = collector.census(&["host", "pc-0231", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let detail: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inv = &detail["inventory"];
+    assert_eq!(inv["os"]["fqdn"], "pc-0231.corp.example.com");
+    assert_eq!(inv["hardware"]["dmi"]["source"], "smbios");
+    assert_eq!(inv["hardware"]["dmi"]["product_sku"], "LENOVO_MT_20QD_BU_Think_FM_ThinkPad X1 Carbon 7th");
+    assert_eq!(inv["hardware"]["memory_devices"].as_array().unwrap().len(), 2);
+    let ids = &inv["identifiers"];
+    assert_eq!(ids["system_serial"]["value"], "PF1XK2QZ");
+    assert_eq!(ids["system_serial"]["generic"], false);
+    assert_eq!(ids["smbios_uuid"]["value"], "215f3a8d-47c6-b211-a85c-e3d4b90f2a17");
+    assert_eq!(ids["machine_id"]["value"], "8e1f0c5a3b7d4e29a6c2f1d0b9e8a7c6");
+}
