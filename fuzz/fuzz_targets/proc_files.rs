@@ -1,5 +1,6 @@
 //! /proc/cpuinfo, /proc/meminfo, /proc/stat, /proc/net/if_inet6, /proc/net/route,
-//! /proc/net/ipv6_route and resolv.conf parsing: never a panic, sane results.
+//! /proc/net/ipv6_route, /proc/net/{tcp,tcp6,udp,udp6} and resolv.conf parsing: never a panic,
+//! sane results.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -22,4 +23,18 @@ fuzz_target!(|data: &[u8]| {
         assert!(addr.prefix_len <= 128);
         assert!(addr.address.parse::<std::net::Ipv6Addr>().is_ok());
     }
+    for line in text.lines() {
+        if let Ok(Some(s)) = census_agent::sources::sockets::parse_socket_line(line) {
+            // The address round-trips through its text form; a listener is recognised only in
+            // the states the kernel uses for it.
+            assert_eq!(s.address.to_string().parse::<std::net::IpAddr>().ok(), Some(s.address));
+            if census_agent::sources::sockets::is_listening("tcp", &s) {
+                assert_eq!(s.state, 0x0A);
+            }
+            if census_agent::sources::sockets::is_listening("udp", &s) {
+                assert!(s.state == 0x07 && s.remote_unspecified);
+            }
+        }
+    }
+    let _ = census_agent::sources::sockets::socket_inode(data);
 });
