@@ -169,6 +169,13 @@ impl Host {
         Ok(out)
     }
 
+    /// Opens `rel` for a caller that streams it with its own bounded reader (the pci.ids scan,
+    /// whose byte-level line splitter is four times faster than [`Host::lines`]); symlinks are
+    /// resolved inside the root as for every other read.
+    pub fn open_file(&self, rel: &str) -> io::Result<File> {
+        File::open(self.locate(rel)?)
+    }
+
     /// Reads `rel` line by line in bounded memory (see [`BoundedLines`]).
     pub fn lines(&self, rel: &str) -> io::Result<BoundedLines<BufReader<File>>> {
         Ok(BoundedLines::new(BufReader::with_capacity(64 * 1024, File::open(self.locate(rel)?)?), MAX_LINE))

@@ -164,6 +164,23 @@ fn id(inv: &Value, name: &str) -> (String, bool, bool) {
     (i["value"].as_str().unwrap().to_string(), i["generic"].as_bool().unwrap(), i["inherited"].as_bool().unwrap())
 }
 
+/// (interface, mac, locally administered, generic) of each MAC identifier.
+fn macs(inv: &Value) -> Vec<(String, String, bool, bool)> {
+    inv["identifiers"]["macs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["interface"].as_str().unwrap().to_string(),
+                m["mac"].as_str().unwrap().to_string(),
+                m["locally_administered"].as_bool().unwrap(),
+                m["generic"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
 fn os(inv: &Value, key: &str) -> String {
     inv["os"][key].as_str().unwrap().to_string()
 }
@@ -178,6 +195,15 @@ fn laptop() {
     assert_eq!(inv["hardware"]["dmi"]["chassis_type"], "Notebook");
     assert_eq!((os(&inv, "virtualization"), os(&inv, "container"), os(&inv, "cloud")), Default::default());
     assert_eq!(os(&inv, "fqdn"), "pc-0231.corp.example.com");
+    // The wired and Wi-Fi NICs; docker0 and its veth are software links and identify nothing.
+    assert_eq!(
+        macs(&inv),
+        vec![
+            ("enp0s31f6".into(), "8c:16:45:3a:7e:21".into(), false, false),
+            ("wlp0s20f3".into(), "a4:c3:f0:5d:19:8b".into(), false, false),
+        ]
+    );
+    assert_eq!(inv["hardware"]["tpm_version"], "2.0");
 }
 
 #[test]
@@ -190,6 +216,17 @@ fn server() {
     assert_eq!(inv["hardware"]["dmi"]["chassis_type"], "Rack Mount Chassis");
     assert_eq!(os(&inv, "virtualization"), "");
     assert_eq!(os(&inv, "fqdn"), "db-07.dc1.example.net");
+    // Bonded: both slaves carry the bond's current MAC; their burned-in ones still differ.
+    let links = inv["network"]["interfaces"].as_array().unwrap();
+    let current = |name: &str| links.iter().find(|i| i["name"] == name).unwrap()["mac"].clone();
+    assert_eq!(current("eno1"), current("eno2"));
+    assert_eq!(
+        macs(&inv),
+        vec![
+            ("eno1".into(), "3c:fd:fe:a1:b2:c0".into(), false, false),
+            ("eno2".into(), "3c:fd:fe:a1:b2:c1".into(), false, false),
+        ]
+    );
 }
 
 #[test]
@@ -220,4 +257,5 @@ fn container() {
     assert_eq!(id(&inv, "machine_id"), (String::new(), false, false), "the image has no machine-id");
     assert_eq!(os(&inv, "fqdn"), "");
     assert!(inv["hardware"]["memory_devices"].as_array().unwrap().is_empty());
+    assert_eq!(macs(&inv), vec![], "a container's veth end is not a machine identifier");
 }
