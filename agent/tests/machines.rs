@@ -259,3 +259,85 @@ fn container() {
     assert!(inv["hardware"]["memory_devices"].as_array().unwrap().is_empty());
     assert_eq!(macs(&inv), vec![], "a container's veth end is not a machine identifier");
 }
+
+/// Without root, the kernel's mode-0400 DMI files (serials, UUID, asset tags) and the raw table
+/// cannot be read: the report lists them in `root_only` with one warning and keeps the rest.
+/// Runs the agent as `nobody` over a copy of the fixture files made root-only like the kernel
+/// makes them; skips with a reason when not root or setpriv is missing.
+#[test]
+fn without_root_the_protected_dmi_fields_are_listed_not_guessed() {
+    if !Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n")) {
+        eprintln!("skipped: needs root to make files only root can read");
+        return;
+    }
+    let Ok(setpriv) = which("setpriv") else {
+        eprintln!("skipped: setpriv is not installed");
+        return;
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let src = testdata("roots/container/sys/class/dmi/id");
+    let dst = dir.path().join("sys/class/dmi/id");
+    std::fs::create_dir_all(&dst).unwrap();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        let to = dst.join(&name);
+        std::fs::copy(entry.path(), &to).unwrap();
+        let secret = name.ends_with("_serial") || name.ends_with("_uuid") || name.ends_with("asset_tag");
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(if secret { 0o400 } else { 0o444 })).unwrap();
+    }
+    let tables = dir.path().join("sys/firmware/dmi/tables");
+    std::fs::create_dir_all(&tables).unwrap();
+    for name in ["DMI", "smbios_entry_point"] {
+        std::fs::copy(testdata(&format!("roots/server/sys/firmware/dmi/tables/{name}")), tables.join(name)).unwrap();
+        std::fs::set_permissions(tables.join(name), std::fs::Permissions::from_mode(0o400)).unwrap();
+    }
+    for d in [
+        "sys",
+        "sys/class",
+        "sys/class/dmi",
+        "sys/class/dmi/id",
+        "sys/firmware",
+        "sys/firmware/dmi",
+        "sys/firmware/dmi/tables",
+    ] {
+        std::fs::set_permissions(dir.path().join(d), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_census-agent"))
+        .args(["inventory", "--format", "json", "--root"])
+        .arg(dir.path())
+        .env("HOME", dir.path())
+        .output()
+        .expect("run census-agent as nobody");
+    assert!(out.status.success(), "census-agent as nobody failed: {}", String::from_utf8_lossy(&out.stderr));
+    let inv: Value = serde_json::from_slice(&out.stdout).expect("inventory is JSON");
+    let dmi = &inv["hardware"]["dmi"];
+    assert_eq!(dmi["source"], "sysfs");
+    assert_eq!(dmi["sys_vendor"], "Dell Inc.", "world-readable fields are still reported");
+    assert_eq!(dmi["product_serial"], "");
+    let root_only: Vec<&str> = dmi["root_only"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(
+        root_only,
+        [
+            "smbios_table",
+            "product_serial",
+            "product_uuid",
+            "board_serial",
+            "board_asset_tag",
+            "chassis_serial",
+            "chassis_asset_tag"
+        ]
+    );
+    let firmware_warnings: Vec<&Value> =
+        inv["warnings"].as_array().unwrap().iter().filter(|w| w["source"] == "firmware").collect();
+    assert_eq!(firmware_warnings.len(), 1, "one warning naming them all: {firmware_warnings:?}");
+    assert_eq!(inv["identifiers"]["system_serial"]["value"], "");
+}
+
+fn which(tool: &str) -> Result<PathBuf, ()> {
+    ["/usr/bin", "/bin", "/usr/sbin", "/sbin"].iter().map(|d| Path::new(d).join(tool)).find(|p| p.exists()).ok_or(())
+}
