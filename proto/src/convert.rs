@@ -34,7 +34,11 @@ macro_rules! mirror {
     };
 }
 
-mirror!(inv::Inventory => v1::Inventory {} msg { os, hardware, network, identifiers } list { software, warnings });
+mirror!(inv::Inventory => v1::Inventory {} msg { os, hardware, network, identifiers } list { software, warnings, neighbors });
+mirror!(inv::Neighbor => v1::Neighbor {
+    mac, vendor, interface, vlans, ipv4, ipv6, names, protocols, first_seen, last_seen, kind_hint,
+} list { attributes });
+mirror!(inv::NeighborAttribute => v1::NeighborAttribute { key, value });
 mirror!(inv::Warning => v1::Warning { source, message });
 mirror!(inv::OperatingSystem => v1::OperatingSystem {
     name, version, id, pretty_name, kernel, arch, hostname, machine_id, boot_time, timezone, fqdn,
@@ -228,6 +232,20 @@ mod tests {
                 location: "/usr/lib/python3/dist-packages".into(),
             }],
             warnings: vec![inv::Warning { source: "dpkg".into(), message: "m".into() }],
+            neighbors: vec![inv::Neighbor {
+                mac: "3c:2a:f4:01:02:03".into(),
+                vendor: "Brother Industries, LTD.".into(),
+                interface: "eth0".into(),
+                vlans: vec![100],
+                ipv4: vec!["192.0.2.40".into()],
+                ipv6: vec!["fe80::3e2a:f4ff:fe01:203".into()],
+                names: vec!["BRN3C2AF4010203".into()],
+                protocols: vec!["arp".into(), "mdns".into()],
+                first_seen: 1_700_000_000,
+                last_seen: 1_700_000_600,
+                kind_hint: "printer".into(),
+                attributes: vec![inv::NeighborAttribute { key: "service".into(), value: "_ipp._tcp".into() }],
+            }],
             identifiers: inv::HostIdentifiers {
                 smbios_uuid: inv::Identifier { value: "u".into(), generic: true, inherited: true },
                 system_serial: inv::Identifier { value: "s".into(), generic: false, inherited: true },

@@ -23,6 +23,44 @@ pub struct Inventory {
     pub warnings: Vec<Warning>,
     /// The values that tell this machine apart from others, each judged for trust.
     pub identifiers: HostIdentifiers,
+    /// Devices this host heard on its links (passive discovery; the agent never transmits).
+    pub neighbors: Vec<Neighbor>,
+}
+
+/// A device heard on the local network, keyed by MAC.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Neighbor {
+    /// Lower-case colon-separated.
+    pub mac: String,
+    /// IEEE OUI owner, when known.
+    pub vendor: String,
+    /// Interface it was heard on.
+    pub interface: String,
+    /// 802.1Q VLAN ids it was seen tagged with.
+    pub vlans: Vec<u32>,
+    pub ipv4: Vec<String>,
+    pub ipv6: Vec<String>,
+    /// Names it announced (DHCP hostname, mDNS host, LLDP system name, NetBIOS name), deduplicated.
+    pub names: Vec<String>,
+    /// Protocols it was heard speaking: arp, ndp, dhcp, dhcpv6, mdns, lldp, cdp, ssdp, nbns, or
+    /// `kernel` for an entry only in the kernel's neighbour table.
+    pub protocols: Vec<String>,
+    /// Unix seconds.
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// router, switch, printer, phone, access-point, media, computer, ... ; empty when unknown.
+    pub kind_hint: String,
+    /// Everything else it revealed, key and value (`vendor_class`, `service`, `system_description`,
+    /// `port`, `capabilities`, `server`, `workgroup`, ...), sorted and deduplicated.
+    pub attributes: Vec<NeighborAttribute>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NeighborAttribute {
+    pub key: String,
+    pub value: String,
 }
 
 /// A problem a source met while reading the host. The rest of the report still stands.

@@ -1,0 +1,55 @@
+//! Passive neighbour discovery: what the frames a host hears reveal about the devices around it.
+//!
+//! Pure code over bytes: no sockets, no clock, no files. The agent feeds it frames (from a live
+//! capture or a pcap file) and timestamps; it answers with [`Observation`]s, which a
+//! [`table::NeighborTable`] folds into one bounded entry per MAC.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// A protocol a device was heard speaking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    Arp,
+    Ndp,
+    Dhcp,
+    Dhcpv6,
+    Mdns,
+    Lldp,
+    Cdp,
+    Ssdp,
+    Nbns,
+}
+
+impl Protocol {
+    /// The name reports use (`Neighbor::protocols`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Arp => "arp",
+            Self::Ndp => "ndp",
+            Self::Dhcp => "dhcp",
+            Self::Dhcpv6 => "dhcpv6",
+            Self::Mdns => "mdns",
+            Self::Lldp => "lldp",
+            Self::Cdp => "cdp",
+            Self::Ssdp => "ssdp",
+            Self::Nbns => "nbns",
+        }
+    }
+}
+
+/// What one frame revealed about one device (the sender, identified by `mac`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observation {
+    pub mac: [u8; 6],
+    pub protocol: Option<Protocol>,
+    /// The 802.1Q VLAN id the frame carried, when tagged.
+    pub vlan: Option<u16>,
+    pub ipv4: Vec<Ipv4Addr>,
+    pub ipv6: Vec<Ipv6Addr>,
+    /// Names the device announced for itself.
+    pub names: Vec<String>,
+    /// Other facts, `(key, value)`: `vendor_class`, `client_id`, `requested_address`,
+    /// `service`, `system_description`, `port`, `capabilities`, `management_address`,
+    /// `server`, `device_type`, `workgroup`, `router`.
+    pub attributes: Vec<(&'static str, String)>,
+}
