@@ -53,3 +53,16 @@ pub struct Observation {
     /// `server`, `device_type`, `workgroup`, `router`.
     pub attributes: Vec<(&'static str, String)>,
 }
+
+pub mod frame;
+
+/// Why a frame gave nothing: counted by the caller, never an error that stops a capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Skip {
+    /// Shorter than its headers or its own length fields say.
+    Truncated,
+    /// Well-formed so far but broken inside the named protocol (bad option, loop, bad TLV).
+    Malformed(Protocol),
+    /// Nothing discovery cares about (unicast TCP, other EtherTypes, ...).
+    Ignored,
+}
