@@ -140,6 +140,14 @@ async fn software(
     }
 }
 
+/// `GET /api/v1/neighbors`: every device the agents heard, by MAC, with who heard it.
+async fn neighbors(State(store): State<Arc<dyn Store>>) -> Response {
+    match store.neighbors().await {
+        Ok(rows) => Json(rows).into_response(),
+        Err(e) => storage_error(e),
+    }
+}
+
 async fn require_token(State(token): State<Arc<String>>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
@@ -158,6 +166,7 @@ pub fn router(store: Arc<dyn Store>, admin_token: String) -> axum::Router {
         .route("/api/v1/hosts", get(list_hosts))
         .route("/api/v1/hosts/{id}", get(get_host))
         .route("/api/v1/software", get(software))
+        .route("/api/v1/neighbors", get(neighbors))
         .with_state(store)
         .layer(middleware::from_fn_with_state(Arc::new(admin_token), require_token));
     axum::Router::new().route("/healthz", get(|| async { "ok\n" })).merge(api)

@@ -12,7 +12,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use serde::de::DeserializeOwned;
 
 use crate::api::{ApiError, HostRow, HostView};
-use crate::store::SoftwareRow;
+use crate::store::{NeighborRow, SoftwareRow};
 use census_inventory::text::Table;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -144,6 +144,12 @@ impl Client {
     }
 }
 
+impl Client {
+    pub async fn neighbors(&self) -> Result<Vec<NeighborRow>, CliError> {
+        self.get("/api/v1/neighbors").await
+    }
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 fn encode(text: &str) -> String {
     text.bytes()
@@ -180,6 +186,40 @@ pub fn render_software(rows: &[SoftwareRow], format: Format) -> String {
             let mut t = Table::new(["HOST ID", "HOSTNAME", "NAME", "VERSION", "ARCH", "SOURCE"]);
             for r in rows {
                 t.row(software_cells(r).into_iter().take(6));
+            }
+            t.render()
+        }
+    }
+}
+
+const NEIGHBOR_COLUMNS: [&str; 10] =
+    ["mac", "vendor", "kind", "ipv4", "ipv6", "names", "protocols", "first_seen", "last_seen", "seen_by"];
+
+fn neighbor_cells(r: &NeighborRow) -> Vec<String> {
+    let seen_by: Vec<String> = r.seen_by.iter().map(|s| format!("{} ({})", s.hostname, s.interface)).collect();
+    vec![
+        r.mac.clone(),
+        r.vendor.clone(),
+        r.kind_hint.clone(),
+        r.ipv4.join(" "),
+        r.ipv6.join(" "),
+        r.names.join(" "),
+        r.protocols.join(" "),
+        crate::api::rfc3339(r.first_seen.saturating_mul(1000)),
+        crate::api::rfc3339(r.last_seen.saturating_mul(1000)),
+        seen_by.join(", "),
+    ]
+}
+
+pub fn render_neighbors(rows: &[NeighborRow], format: Format) -> String {
+    match format {
+        Format::Json => json_text(&rows),
+        Format::Csv => csv_text(&NEIGHBOR_COLUMNS, rows.iter().map(neighbor_cells)),
+        Format::Table => {
+            let mut t = Table::new(["MAC", "VENDOR", "KIND", "IPV4", "NAMES", "PROTOCOLS", "LAST SEEN", "SEEN BY"]);
+            for r in rows {
+                let c = neighbor_cells(r);
+                t.row([&c[0], &c[1], &c[2], &c[3], &c[5], &c[6], &c[8], &c[9]].map(|s| s.to_string()));
             }
             t.render()
         }

@@ -47,6 +47,9 @@ enum Command {
         #[arg(long, value_name = "SOURCE")]
         source: Option<String>,
     },
+    /// List the devices agents heard on their networks (passive discovery), by MAC, with the
+    /// hosts that heard them.
+    Neighbors,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +75,7 @@ fn execute(cli: Cli) -> anyhow::Result<String> {
                 let rows = client.software(&name, version.as_deref(), source.as_deref()).await?;
                 cli::render_software(&rows, cli.format)
             }
+            Command::Neighbors => cli::render_neighbors(&client.neighbors().await?, cli.format),
         })
     })
 }

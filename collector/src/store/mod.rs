@@ -104,6 +104,73 @@ pub struct SoftwareRow {
     pub location: String,
 }
 
+/// One device heard on the network, merged over every agent that heard it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct NeighborRow {
+    pub mac: String,
+    pub vendor: String,
+    pub kind_hint: String,
+    pub ipv4: Vec<String>,
+    pub ipv6: Vec<String>,
+    pub names: Vec<String>,
+    pub protocols: Vec<String>,
+    /// Unix seconds, over all sightings.
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub attributes: Vec<census_inventory::NeighborAttribute>,
+    /// Which agents heard it, by host name.
+    pub seen_by: Vec<Sighting>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Sighting {
+    pub host_id: String,
+    pub hostname: String,
+    pub interface: String,
+    pub last_seen: i64,
+}
+
+impl NeighborRow {
+    /// Folds the sightings of one MAC (in host-name order) into one row: addresses, names,
+    /// protocols and attributes united, earliest first and latest last seen, the first vendor
+    /// and kind hint an agent knew.
+    pub fn merge(mac: String, sightings: Vec<(Sighting, census_inventory::Neighbor)>) -> Self {
+        fn union(into: &mut Vec<String>, from: &[String]) {
+            for v in from {
+                if !into.contains(v) {
+                    into.push(v.clone());
+                }
+            }
+        }
+        let mut row = NeighborRow { mac, first_seen: i64::MAX, ..Default::default() };
+        for (sighting, n) in sightings {
+            if row.vendor.is_empty() {
+                row.vendor = n.vendor.clone();
+            }
+            if row.kind_hint.is_empty() {
+                row.kind_hint = n.kind_hint.clone();
+            }
+            union(&mut row.ipv4, &n.ipv4);
+            union(&mut row.ipv6, &n.ipv6);
+            union(&mut row.names, &n.names);
+            union(&mut row.protocols, &n.protocols);
+            for a in n.attributes {
+                if !row.attributes.contains(&a) {
+                    row.attributes.push(a);
+                }
+            }
+            row.first_seen = row.first_seen.min(n.first_seen);
+            row.last_seen = row.last_seen.max(n.last_seen);
+            row.seen_by.push(sighting);
+        }
+        if row.first_seen == i64::MAX {
+            row.first_seen = 0;
+        }
+        row.attributes.sort();
+        row
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostLookup {
     Found(Box<HostDetail>),
@@ -127,4 +194,6 @@ pub trait Store: Send + Sync + 'static {
     async fn software(&self, name: &str, source: Option<&str>) -> Result<Vec<SoftwareRow>, StoreError>;
     /// A host by exact id, unique id prefix (4+ characters) or unique host name.
     async fn host(&self, query: &str) -> Result<HostLookup, StoreError>;
+    /// Every device the agents heard, by MAC, each with the agents that heard it.
+    async fn neighbors(&self) -> Result<Vec<NeighborRow>, StoreError>;
 }

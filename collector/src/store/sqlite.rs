@@ -10,14 +10,15 @@ use census_inventory::Inventory;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    AgentRecord, Applied, HostDetail, HostLookup, HostSummary, NewAgent, SoftwareRow, Store, StoreError,
-    VerifiedReport, now_ms,
+    AgentRecord, Applied, HostDetail, HostLookup, HostSummary, NeighborRow, NewAgent, Sighting, SoftwareRow, Store,
+    StoreError, VerifiedReport, now_ms,
 };
 
 /// Numbered migrations, applied in order, each once.
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_package_fields.sql")),
+    (3, include_str!("../../migrations/sqlite/0003_neighbors.sql")),
 ];
 
 #[derive(Clone)]
@@ -229,6 +230,44 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn neighbors(&self) -> Result<Vec<NeighborRow>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT n.mac, n.agent_id, h.hostname, n.interface, n.last_seen, n.document \
+                     FROM neighbors n JOIN hosts h USING (agent_id) ORDER BY n.mac, h.hostname, n.agent_id",
+                )
+                .map_err(db)?;
+            let mut rows = stmt.query([]).map_err(db)?;
+            let mut out: Vec<NeighborRow> = Vec::new();
+            let mut current: Option<(String, Vec<(Sighting, census_inventory::Neighbor)>)> = None;
+            while let Some(r) = rows.next().map_err(db)? {
+                let mac: String = r.get(0).map_err(db)?;
+                let sighting = Sighting {
+                    host_id: r.get(1).map_err(db)?,
+                    hostname: r.get(2).map_err(db)?,
+                    interface: r.get(3).map_err(db)?,
+                    last_seen: r.get(4).map_err(db)?,
+                };
+                let document: String = r.get(5).map_err(db)?;
+                let neighbor = serde_json::from_str(&document).map_err(|e| StoreError::Db(e.to_string()))?;
+                match &mut current {
+                    Some((m, list)) if *m == mac => list.push((sighting, neighbor)),
+                    _ => {
+                        if let Some((m, list)) = current.replace((mac, vec![(sighting, neighbor)])) {
+                            out.push(NeighborRow::merge(m, list));
+                        }
+                    }
+                }
+            }
+            if let Some((m, list)) = current {
+                out.push(NeighborRow::merge(m, list));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn host(&self, query: &str) -> Result<HostLookup, StoreError> {
         let query = query.to_string();
         self.with(move |conn| {
@@ -309,6 +348,18 @@ fn store_inventory(
             document,
         ],
     )?;
+    tx.execute("DELETE FROM neighbors WHERE agent_id = ?1", [&report.agent_id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO neighbors (mac, agent_id, interface, first_seen, last_seen, document) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (mac, agent_id) DO UPDATE SET interface = excluded.interface, \
+             first_seen = excluded.first_seen, last_seen = excluded.last_seen, document = excluded.document",
+    )?;
+    for n in &inv.neighbors {
+        let document = serde_json::to_string(n).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        insert.execute(params![n.mac, report.agent_id, n.interface, n.first_seen, n.last_seen, document])?;
+    }
+    drop(insert);
     tx.execute("DELETE FROM packages WHERE agent_id = ?1", [&report.agent_id])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO packages (agent_id, name, version, arch, source, source_package, maintainer, installed_size, \

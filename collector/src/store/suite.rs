@@ -50,6 +50,52 @@ pub async fn run_all(store: &dyn Store) {
     heartbeat_updates_only_liveness(store).await;
     lookup_by_id_prefix_and_hostname(store).await;
     software_by_name_and_source(store).await;
+    neighbors_merge_across_agents_and_follow_each_report(store).await;
+}
+
+async fn neighbors_merge_across_agents_and_follow_each_report(store: &dyn Store) {
+    use census_inventory::{Neighbor, NeighborAttribute};
+    let printer = |ip: &str, seen: i64, protocol: &str| Neighbor {
+        mac: "3c:2a:f4:01:02:03".into(),
+        vendor: "Brother Industries, LTD.".into(),
+        interface: "eth0".into(),
+        ipv4: vec![ip.into()],
+        names: vec!["BRN3C2AF4010203".into()],
+        protocols: vec![protocol.into()],
+        first_seen: seen,
+        last_seen: seen + 60,
+        kind_hint: "printer".into(),
+        attributes: vec![NeighborAttribute { key: "service".into(), value: "_ipp._tcp".into() }],
+        ..Default::default()
+    };
+    let router = Neighbor { mac: "00:00:5e:00:53:01".into(), protocols: vec!["arp".into()], ..Default::default() };
+    for id in ["nb-a", "nb-b"] {
+        enroll_one(store, id).await;
+    }
+    let with = |host: &str, neighbors: Vec<Neighbor>| Inventory { neighbors, ..inventory(host, 0) };
+    store.apply(report("nb-a", 1, Some(with("alpha", vec![printer("192.0.2.40", 100, "arp"), router])))).await.unwrap();
+    store.apply(report("nb-b", 1, Some(with("bravo", vec![printer("192.0.2.41", 50, "mdns")])))).await.unwrap();
+
+    let rows = store.neighbors().await.unwrap();
+    let ours: Vec<_> = rows.iter().filter(|r| r.mac == "3c:2a:f4:01:02:03" || r.mac == "00:00:5e:00:53:01").collect();
+    assert_eq!(ours.len(), 2, "one row per MAC: {rows:?}");
+    let p = ours.iter().find(|r| r.mac == "3c:2a:f4:01:02:03").unwrap();
+    assert_eq!(p.ipv4, vec!["192.0.2.40", "192.0.2.41"]);
+    assert_eq!(p.protocols, vec!["arp", "mdns"]);
+    assert_eq!(p.names, vec!["BRN3C2AF4010203"], "the same name once");
+    assert_eq!((p.first_seen, p.last_seen), (50, 160));
+    assert_eq!(p.kind_hint, "printer");
+    let by: Vec<&str> = p.seen_by.iter().map(|s| s.hostname.as_str()).collect();
+    assert_eq!(by, vec!["alpha", "bravo"]);
+
+    // The next full report from alpha no longer hears the printer: only bravo's sighting stays.
+    store.apply(report("nb-a", 2, Some(with("alpha", vec![])))).await.unwrap();
+    let rows = store.neighbors().await.unwrap();
+    let p = rows.iter().find(|r| r.mac == "3c:2a:f4:01:02:03").unwrap();
+    assert_eq!(p.seen_by.len(), 1);
+    assert_eq!(p.seen_by[0].hostname, "bravo");
+    assert_eq!(p.ipv4, vec!["192.0.2.41"]);
+    assert!(rows.iter().all(|r| r.mac != "00:00:5e:00:53:01"), "alpha's router sighting went with its report");
 }
 
 async fn software_by_name_and_source(store: &dyn Store) {

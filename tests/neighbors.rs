@@ -1,0 +1,81 @@
+//! Neighbours travel the whole path: a signed report carrying the devices an agent heard, the
+//! real collector storing them per agent, and `census neighbors` merging them by MAC with the
+//! hosts that heard each one.
+
+use std::path::Path;
+
+use census_agent::client::{self, ReportStream};
+use census_agent::host::Host;
+use census_e2e::{Collector, fixture_root, stderr};
+use census_inventory::{Neighbor, NeighborAttribute};
+use census_proto::signing::AgentKey;
+use census_proto::v1::{EnrollRequest, Report, report::Body};
+
+fn printer(ip: &str, protocol: &str, seen: i64) -> Neighbor {
+    Neighbor {
+        mac: "3c:2a:f4:01:02:03".into(),
+        vendor: "Brother Industries, LTD.".into(),
+        interface: "eth0".into(),
+        ipv4: vec![ip.into()],
+        names: vec!["BRN3C2AF4010203".into()],
+        protocols: vec![protocol.into()],
+        first_seen: seen,
+        last_seen: seen + 30,
+        kind_hint: "printer".into(),
+        attributes: vec![NeighborAttribute { key: "service".into(), value: "_ipp._tcp".into() }],
+        ..Default::default()
+    }
+}
+
+async fn report_as(collector: &Collector, hostname: &str, neighbors: Vec<Neighbor>) {
+    let mut grpc = client::connect(&collector.url, Path::new(&collector.ca())).await.unwrap();
+    let key = AgentKey::generate().unwrap();
+    grpc.enroll(EnrollRequest {
+        enroll_secret: collector.file("enroll-secret"),
+        public_key: key.public_key().to_vec(),
+        hostname: hostname.into(),
+        agent_version: "test".into(),
+    })
+    .await
+    .expect("enrollment");
+    let mut inventory = census_agent::sources::collect(&Host::open(&fixture_root()).unwrap());
+    inventory.os.hostname = hostname.into();
+    inventory.neighbors = neighbors;
+    let report = Report {
+        agent_id: key.agent_id(),
+        sequence: 1,
+        collected_at: None,
+        agent_version: "test".into(),
+        body: Some(Body::Full((&inventory).into())),
+    };
+    let mut stream = ReportStream::open(&mut grpc).await.unwrap();
+    stream.send(key.sign(&report)).await.expect("report acknowledged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neighbors_heard_by_two_agents_are_one_device_with_both_sightings() {
+    let collector = Collector::start();
+    report_as(&collector, "alpha", vec![printer("192.0.2.40", "arp", 1_700_000_000)]).await;
+    report_as(&collector, "bravo", vec![printer("192.0.2.40", "mdns", 1_700_000_100)]).await;
+
+    let out = collector.census(&["neighbors", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let p = &rows[0];
+    assert_eq!(p["mac"], "3c:2a:f4:01:02:03");
+    assert_eq!(p["ipv4"], serde_json::json!(["192.0.2.40"]));
+    assert_eq!(p["protocols"], serde_json::json!(["arp", "mdns"]));
+    assert_eq!(p["first_seen"], 1_700_000_000);
+    assert_eq!(p["last_seen"], 1_700_000_130);
+    let by: Vec<&str> = p["seen_by"].as_array().unwrap().iter().map(|s| s["hostname"].as_str().unwrap()).collect();
+    assert_eq!(by, vec!["alpha", "bravo"]);
+
+    let table = String::from_utf8(collector.census(&["neighbors"]).stdout).unwrap();
+    let line = table.lines().nth(1).unwrap();
+    assert!(
+        line.contains("3c:2a:f4:01:02:03") && line.contains("printer") && line.contains("alpha (eth0), bravo (eth0)"),
+        "{table}"
+    );
+}
