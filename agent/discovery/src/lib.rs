@@ -50,11 +50,26 @@ pub struct Observation {
     pub names: Vec<String>,
     /// Other facts, `(key, value)`: `vendor_class`, `client_id`, `requested_address`,
     /// `service`, `system_description`, `port`, `capabilities`, `management_address`,
-    /// `server`, `device_type`, `workgroup`, `router`.
+    /// `server`, `device_type`, `workgroup`, `router`, and also `prl` (DHCP parameter request
+    /// list), `model` (mDNS TXT), `chassis_id` (LLDP), `platform` (CDP), `usn` and `location`
+    /// (SSDP).
     pub attributes: Vec<(&'static str, String)>,
 }
 
+pub mod arp;
+pub mod bounded;
+pub mod cdp;
+pub mod dhcp;
+pub mod dhcpv6;
+pub mod dns;
 pub mod frame;
+pub mod lldp;
+pub mod nbns;
+pub mod ndp;
+pub mod oui;
+pub mod pcap;
+pub mod ssdp;
+pub mod table;
 
 /// Why a frame gave nothing: counted by the caller, never an error that stops a capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
