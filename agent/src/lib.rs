@@ -7,11 +7,13 @@
 //! - [`client`]: TLS channel, enrollment, the report stream.
 //! - [`run`]: the agent loop (`census-agent run`).
 //! - [`render`]: the `inventory` command's output.
+//! - [`neighbors`]: the `neighbors` command (capture file, live capture, kernel tables).
 //!
 //! [`Inventory`]: census_inventory::Inventory
 
 pub mod client;
 pub mod host;
+pub mod neighbors;
 pub mod render;
 pub mod run;
 pub mod smbios;

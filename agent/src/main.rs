@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use census_agent::neighbors;
 use census_agent::render::{self, Format};
 use census_agent::run::{self, RunConfig};
 use clap::{Parser, Subcommand};
@@ -31,6 +32,27 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// List the devices heard on the local network (passive: never transmits).
+    ///
+    /// From a capture file (--pcap), or a live receive-only capture (--interface) that needs
+    /// CAP_NET_RAW; without it, the kernel's neighbour tables are shown instead. A summary of
+    /// frames read, parsed and skipped goes to stderr.
+    Neighbors {
+        /// Replay a pcap or pcapng capture file.
+        #[arg(long, value_name = "FILE", conflicts_with = "interface", required_unless_present = "interface")]
+        pcap: Option<PathBuf>,
+        /// Listen on this interface.
+        #[arg(long, value_name = "IF")]
+        interface: Option<String>,
+        /// Seconds to listen with --interface.
+        #[arg(long, value_name = "SECS", default_value_t = 30, requires = "interface", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        duration: u64,
+        /// IEEE OUI list (CSV, Debian's ieee-data) for vendor names; vendors stay empty without it.
+        #[arg(long, value_name = "FILE", default_value = census_discovery::oui::DEFAULT_PATH)]
+        oui: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Enroll with a collector and stream signed reports to it.
     Run {
         /// Collector URL, e.g. https://collector.example:8443.
@@ -52,9 +74,14 @@ enum Command {
         /// Read the host's files under DIR instead of /.
         #[arg(long, value_name = "DIR", default_value = "/")]
         root: PathBuf,
-        /// Send one report, wait for its acknowledgement and exit.
+        /// Send one report, wait for its acknowledgement and exit. (Its neighbours are the
+        /// kernel's neighbour tables: there is no time to listen.)
         #[arg(long)]
         once: bool,
+        /// Do not listen for neighbouring devices. By default the agent listens, receive-only,
+        /// on every up interface when it may (CAP_NET_RAW) and the root is /.
+        #[arg(long)]
+        no_listen: bool,
     },
 }
 
@@ -72,7 +99,15 @@ fn execute(command: Command) -> anyhow::Result<()> {
             census_cmd::print_stdout(&render::inventory(&inv, format))?;
             Ok(())
         }
-        Command::Run { collector, ca, enroll_secret, state_dir, interval, root, once } => {
+        Command::Neighbors { pcap, interface, duration, oui, format } => {
+            let input = match (&pcap, &interface) {
+                (Some(path), _) => neighbors::Input::Pcap(path),
+                (None, Some(name)) => neighbors::Input::Interface { name, duration: Duration::from_secs(duration) },
+                (None, None) => unreachable!("clap requires --pcap or --interface"),
+            };
+            neighbors::run(input, format, &oui)
+        }
+        Command::Run { collector, ca, enroll_secret, state_dir, interval, root, once, no_listen } => {
             let cfg = RunConfig {
                 collector,
                 ca,
@@ -81,6 +116,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
                 interval: Duration::from_secs(interval),
                 root,
                 once,
+                listen: !no_listen,
             };
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             rt.block_on(run::run(cfg, census_cmd::shutdown_signal()))?;

@@ -2,7 +2,7 @@
 //! reconnecting with exponential backoff when the collector is unreachable.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use census_proto::signing::AgentKey;
@@ -21,6 +21,8 @@ pub struct RunConfig {
     pub interval: Duration,
     pub root: PathBuf,
     pub once: bool,
+    /// Listen for neighbours (live root only).
+    pub listen: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,8 @@ struct Agent {
     host: Host,
     state: StateDir,
     key: AgentKey,
+    /// Neighbour listening; `None` with `--once`, `--no-listen` or a root other than `/`.
+    listener: Option<crate::neighbors::Listener>,
 }
 
 /// A connected, enrolled session with an open report stream.
@@ -71,8 +75,9 @@ impl Agent {
 
     async fn report(&self, session: &mut Session) -> Result<u64, RunError> {
         let host = self.host.clone();
-        let inventory =
+        let mut inventory =
             tokio::task::spawn_blocking(move || crate::sources::collect(&host)).await.map_err(|_| RunError::Collect)?;
+        self.add_neighbors(&mut inventory);
         let signed = client::sign_full_report(&self.state, &self.key, &inventory)?;
         let ack = session.stream.send(signed).await.inspect_err(|e| {
             if e.is_unknown_agent() {
@@ -81,6 +86,26 @@ impl Agent {
             }
         })?;
         Ok(ack.sequence)
+    }
+}
+
+impl Agent {
+    /// What was heard since start; with `--once` on the live root, the kernel's neighbour
+    /// tables (there is no time to listen).
+    fn add_neighbors(&self, inventory: &mut census_inventory::Inventory) {
+        let (neighbors, warnings) = match &self.listener {
+            Some(listener) => listener.snapshot(),
+            None if self.cfg.listen && self.cfg.once && self.host.is_live() => {
+                let mut warnings = Vec::new();
+                let oui = census_discovery::oui::Oui::load(Path::new(census_discovery::oui::DEFAULT_PATH)).ok();
+                (crate::neighbors::kernel_neighbors(None, oui.as_ref(), &mut warnings), warnings)
+            }
+            None => return,
+        };
+        inventory.neighbors = neighbors;
+        inventory.warnings.extend(
+            warnings.into_iter().map(|message| census_inventory::Warning { source: "neighbors".into(), message }),
+        );
     }
 }
 
@@ -96,7 +121,9 @@ pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()>) -> Result<(
     let state = StateDir::open(&state_dir)?;
     let key = state.load_or_create_key()?;
     info!(agent_id = key.agent_id(), state_dir = %state_dir.display(), root = %host.root().display(), "agent starting");
-    let agent = Agent { cfg, target, host, state, key };
+    let listener = (cfg.listen && !cfg.once && host.is_live())
+        .then(|| crate::neighbors::Listener::start(Path::new(census_discovery::oui::DEFAULT_PATH)));
+    let agent = Agent { cfg, target, host, state, key, listener };
 
     if agent.cfg.once {
         let mut session = agent.connect().await?;
