@@ -42,11 +42,24 @@ pub fn stderr(o: &Output) -> String {
 }
 
 /// A running `census-collector serve`, killed on drop.
+fn prefixed(prefix: &[String], name: &str) -> Command {
+    match prefix.split_first() {
+        None => Command::new(bin(name)),
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(bin(name));
+            c
+        }
+    }
+}
+
 pub struct Collector {
     child: Child,
     pub url: String,
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
+    /// Runs every command through this prefix (`ip netns exec NS`), collector and CLI alike.
+    prefix: Vec<String>,
 }
 
 impl Collector {
@@ -63,7 +76,25 @@ impl Collector {
 
     /// Starts on a given address (to restart a collector where its agents expect it).
     pub fn start_at(data_dir: &Path, listen: &str) -> Self {
-        let mut child = Command::new(bin("census-collector"))
+        Self::start_with(&[], data_dir, listen)
+    }
+
+    /// Starts inside network namespace `ns` (its loopback must be up); `census` runs there too.
+    pub fn start_in_netns(ns: &str) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let prefix = ["ip", "netns", "exec", ns].map(String::from);
+        let mut c = Self::start_with(&prefix, &tmp.path().join("collector"), "127.0.0.1:0");
+        c._tmp = Some(tmp);
+        c
+    }
+
+    /// `prefix` + a workspace binary, as a command.
+    pub fn command(&self, name: &str) -> Command {
+        prefixed(&self.prefix, name)
+    }
+
+    fn start_with(prefix: &[String], data_dir: &Path, listen: &str) -> Self {
+        let mut child = prefixed(prefix, "census-collector")
             .args(["serve", "--listen", listen, "--data-dir"])
             .arg(data_dir)
             .env("CENSUS_LOG", "warn")
@@ -89,7 +120,7 @@ impl Collector {
         };
         let url =
             first.strip_prefix("census-collector listening on ").expect("first line names the address").to_string();
-        Self { child, url, data_dir: data_dir.to_path_buf(), _tmp: None }
+        Self { child, url, data_dir: data_dir.to_path_buf(), _tmp: None, prefix: prefix.to_vec() }
     }
 
     /// The `host:port` this collector listens on.
@@ -112,9 +143,7 @@ impl Collector {
 
     /// Runs `census ARGS` against this collector.
     pub fn census(&self, args: &[&str]) -> Output {
-        let env = self.cli_env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        run("census", args, &env)
+        self.command("census").args(args).envs(self.cli_env()).output().expect("run census")
     }
 
     /// `census hosts --format json`, parsed.

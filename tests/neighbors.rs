@@ -79,3 +79,76 @@ async fn neighbors_heard_by_two_agents_are_one_device_with_both_sightings() {
         "{table}"
     );
 }
+
+/// Deletes the namespaces it names on drop.
+struct Namespaces(Vec<String>);
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for ns in &self.0 {
+            let _ = std::process::Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+fn ip(args: &[&str]) -> bool {
+    std::process::Command::new("ip").args(args).status().is_ok_and(|s| s.success())
+}
+
+/// A running agent, listening as `run` does by default, reports the device it heard to a
+/// collector, all inside two network namespaces this test creates: the agent's (with the
+/// collector on its loopback) and a peer's, joined by a veth pair. The peer's only traffic is
+/// what makes its kernel ARP for a documentation address.
+#[test]
+fn a_running_agent_reports_the_neighbours_it_hears() {
+    let pid = std::process::id();
+    let (agent_ns, peer_ns) = (format!("ce-agent-{pid}"), format!("ce-peer-{pid}"));
+    if !ip(&["netns", "add", &agent_ns]) {
+        eprintln!("skipped: cannot create network namespaces (needs root)");
+        return;
+    }
+    let _cleanup = Namespaces(vec![agent_ns.clone(), peer_ns.clone()]);
+    assert!(ip(&["netns", "add", &peer_ns]));
+    assert!(ip(&[
+        "link", "add", "ce-a", "netns", &agent_ns, "type", "veth", "peer", "name", "ce-p", "netns", &peer_ns
+    ]));
+    assert!(ip(&["-n", &peer_ns, "link", "set", "ce-p", "address", "02:ce:00:00:00:02"]));
+    for (ns, dev) in [(&agent_ns, "ce-a"), (&agent_ns, "lo"), (&peer_ns, "ce-p")] {
+        assert!(ip(&["-n", ns, "link", "set", dev, "up"]));
+    }
+    assert!(ip(&["-n", &peer_ns, "addr", "add", "192.0.2.77/24", "dev", "ce-p"]));
+
+    let collector = Collector::start_in_netns(&agent_ns);
+    let state = tempfile::tempdir().unwrap();
+    let mut agent = collector
+        .command("census-agent")
+        .args(["run", "--interval", "1", "--collector", &collector.url, "--ca", &collector.ca(), "--state-dir"])
+        .arg(state.path())
+        .args(["--enroll-secret", &collector.file("enroll-secret")])
+        .env("CENSUS_LOG", "warn")
+        .spawn()
+        .expect("start census-agent run");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let found = loop {
+        // The peer's kernel ARPs for an address nobody has: a broadcast the agent hears.
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "exec", &peer_ns, "bash", "-c", "echo > /dev/udp/192.0.2.99/9"])
+            .stderr(std::process::Stdio::null())
+            .status();
+        let out = collector.census(&["neighbors", "--format", "json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let hit = rows.as_array().and_then(|r| r.iter().find(|n| n["mac"] == "02:ce:00:00:00:02").cloned());
+        if hit.is_some() || std::time::Instant::now() > deadline {
+            break hit;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let n = found.expect("the peer's MAC reached the collector within 30 s");
+    assert_eq!(n["ipv4"], serde_json::json!(["192.0.2.77"]));
+    let protocols = n["protocols"].as_array().unwrap();
+    assert!(protocols.contains(&serde_json::json!("arp")), "{protocols:?}");
+    assert_eq!(n["seen_by"][0]["interface"], "ce-a");
+}

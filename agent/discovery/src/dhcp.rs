@@ -1,5 +1,6 @@
-//! DHCPv4 client messages (RFC 2131, options RFC 2132, FQDN RFC 4702), BOOTREQUEST from UDP 68
-//! to 67.
+//! DHCPv4 (RFC 2131, options RFC 2132, FQDN RFC 4702): client messages (BOOTREQUEST from UDP
+//! 68 to 67) describe the client; a server's BOOTREPLY (67 to 68) only tells that its sender is a
+//! DHCP server (`role` = `dhcp-server`; the reply's fields describe the client, not the sender).
 //!
 //! The client is `chaddr` (when `htype` is Ethernet and it is a unicast MAC; the frame's source
 //! otherwise) and, when set, `ciaddr`. Options: 12 host name and 81 FQDN → names, 60 →
@@ -40,6 +41,19 @@ pub fn parse(msg: &[u8], obs: &mut Observation) -> Result<(), Skip> {
     if overload & 2 != 0 {
         options(&msg[44..108], false, obs)?;
     }
+    Ok(())
+}
+
+/// Reads a server's reply: the sender (frame source, IP source) serves DHCP.
+pub fn parse_server(msg: &[u8], obs: &mut Observation) -> Result<(), Skip> {
+    obs.protocol = Some(Protocol::Dhcp);
+    if msg.len() < 240 || msg[236..240] != MAGIC {
+        return Err(MALFORMED);
+    }
+    if msg[0] != 2 {
+        return Err(Skip::Ignored);
+    }
+    push_attr(obs, "role", Some("dhcp-server".to_string()));
     Ok(())
 }
 
@@ -111,6 +125,21 @@ pub(crate) mod tests {
     use std::net::Ipv4Addr;
 
     pub(crate) const CLIENT: [u8; 6] = [0x3c, 0x22, 0xfb, 0x12, 0x34, 0x56];
+
+    #[test]
+    fn a_server_reply_names_its_sender_a_dhcp_server() {
+        let mut reply = request(&[53, 1, 2, 255]);
+        reply[0] = 2;
+        let mut obs = Observation { mac: [2, 0, 0, 0, 0, 1], ..Observation::default() };
+        parse_server(&reply, &mut obs).unwrap();
+        assert_eq!(obs.mac, [2, 0, 0, 0, 0, 1], "the sender, not chaddr");
+        assert_eq!(obs.attributes, vec![("role", "dhcp-server".to_string())]);
+        assert_eq!(obs.protocol, Some(Protocol::Dhcp));
+        assert!(obs.names.is_empty());
+        let mut obs = Observation::default();
+        assert_eq!(parse_server(&request(&[255]), &mut obs), Err(Skip::Ignored), "a request is not a reply");
+        assert_eq!(parse_server(&reply[..100], &mut obs), Err(MALFORMED));
+    }
 
     /// A BOOTREQUEST with the given options (end option not added).
     pub(crate) fn request(options: &[u8]) -> Vec<u8> {

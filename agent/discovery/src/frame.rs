@@ -101,6 +101,7 @@ fn udp(datagram: &[u8], source: IpAddr, obs: &mut Observation) -> Result<(), Ski
     let (from, to) = (udp.source_port(), udp.destination_port());
     let parser: fn(&[u8], &mut Observation) -> Result<(), Skip> = match (from, to, source) {
         (68, 67, IpAddr::V4(_)) => dhcp::parse,
+        (67, 68, IpAddr::V4(_)) => dhcp::parse_server,
         (546, 547, IpAddr::V6(_)) => dhcpv6::parse,
         (5353, _, _) | (_, 5353, _) => dns::parse_mdns,
         (137, _, _) | (_, 137, _) => nbns::parse,
