@@ -419,9 +419,10 @@ fn live_lab_finds_every_device() {
         differ("IPv6", &g.ipv6, &ipv6, g.ipv6 == ipv6);
         differ("names", &g.names, &names, g.names == names);
         differ("protocols", &g.protocols, &protocols, g.protocols == protocols);
-        // Not VLANs: the kernel hands a live AF_PACKET reader the tag out of band (PACKET_AUXDATA),
-        // which pnet's channel does not read, so live captures report no VLAN ids yet. The pcap
-        // test checks them.
+        // The kernel hands a live reader the 802.1Q tag out of band (PACKET_AUXDATA); the agent
+        // puts it back, so only the tagged phone has a VLAN.
+        let vlans: BTreeSet<u64> = if d.mac == "02:c1:00:00:00:0a" { [10].into() } else { BTreeSet::new() };
+        differ("VLANs", &g.vlans, &vlans, g.vlans == vlans);
         differ("interface", &raw["interface"], &"eth0", raw["interface"] == "eth0");
         for (key, part) in d.attributes {
             let found = raw["attributes"]
