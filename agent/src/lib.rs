@@ -14,6 +14,7 @@
 pub mod client;
 pub mod host;
 pub mod neighbors;
+pub mod netlink;
 pub mod render;
 pub mod run;
 pub mod smbios;

@@ -225,18 +225,11 @@ pub fn kernel_neighbors(interface: Option<&str>, oui: Option<&Oui>, warnings: &m
 /// RTM_GETNEIGH: the kernel's IPv6 neighbour cache.
 #[cfg(target_os = "linux")]
 mod netlink {
-    use std::fs::File;
-    use std::io::{self, Read, Write};
+    use std::io;
     use std::net::Ipv6Addr;
-    use std::os::fd::{FromRawFd, OwnedFd};
 
     const RTM_NEWNEIGH: u16 = 28;
     const RTM_GETNEIGH: u16 = 30;
-    const NLM_F_REQUEST: u16 = 0x1;
-    const NLM_F_DUMP: u16 = 0x300;
-    const NLMSG_ERROR: u16 = 2;
-    const NLMSG_DONE: u16 = 3;
-    const NLMSG_HDRLEN: usize = 16;
     /// `struct ndmsg`: family, pad, pad, ifindex, state, flags, type.
     const NDMSG_LEN: usize = 12;
     const NDA_DST: u16 = 1;
@@ -250,90 +243,52 @@ mod netlink {
     /// (ifindex, address, MAC, router flag) of each usable IPv6 neighbour.
     pub type Entry = (u32, Ipv6Addr, [u8; 6], bool);
 
-    fn open() -> io::Result<File> {
-        // SAFETY: socket(2) takes no pointers and only returns a descriptor number.
-        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just returned by socket(2), is open, and nothing else owns it.
-        Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
-    }
-
     pub fn ipv6_neighbors() -> io::Result<Vec<Entry>> {
-        let mut sock = open()?;
-        const REQ_LEN: usize = NLMSG_HDRLEN + NDMSG_LEN;
-        let mut req = [0u8; REQ_LEN];
-        req[0..4].copy_from_slice(&(REQ_LEN as u32).to_ne_bytes());
-        req[4..6].copy_from_slice(&RTM_GETNEIGH.to_ne_bytes());
-        req[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-        req[16] = libc::AF_INET6 as u8;
-        if sock.write(&req)? != req.len() {
-            return Err(io::Error::other("short netlink write"));
-        }
+        let mut req = [0u8; NDMSG_LEN];
+        req[0] = libc::AF_INET6 as u8;
         let mut out = Vec::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        for _ in 0..MAX_READS {
-            let n = sock.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            if parse_dump(&buf[..n], &mut out)? {
-                return Ok(out);
-            }
-        }
-        Err(io::Error::other("netlink dump did not end"))
+        crate::netlink::dump(libc::NETLINK_ROUTE, RTM_GETNEIGH, &req, MAX_READS, |kind, msg| {
+            neighbor(kind, msg, &mut out)
+        })?;
+        Ok(out)
     }
 
     /// Adds the neighbours of one datagram of the dump; true at its end.
-    pub fn parse_dump(mut data: &[u8], out: &mut Vec<Entry>) -> io::Result<bool> {
-        let u32_at = |d: &[u8], i: usize| u32::from_ne_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
-        while data.len() >= NLMSG_HDRLEN {
-            let len = u32_at(data, 0) as usize;
-            let kind = u16::from_ne_bytes([data[4], data[5]]);
-            if len < NLMSG_HDRLEN || len > data.len() {
-                return Err(io::Error::other("malformed netlink message"));
+    #[cfg(test)]
+    pub fn parse_dump(data: &[u8], out: &mut Vec<Entry>) -> io::Result<bool> {
+        crate::netlink::walk(data, &mut |kind, msg: &[u8]| neighbor(kind, msg, out))
+    }
+
+    fn neighbor(kind: u16, msg: &[u8], out: &mut Vec<Entry>) {
+        if kind != RTM_NEWNEIGH || msg.len() < NDMSG_LEN || msg[0] != libc::AF_INET6 as u8 {
+            return;
+        }
+        let ifindex = u32::from_ne_bytes([msg[4], msg[5], msg[6], msg[7]]);
+        let state = u16::from_ne_bytes([msg[8], msg[9]]);
+        let flags = msg[10];
+        let (mut dst, mut lladdr) = (None, None);
+        let mut attrs = &msg[NDMSG_LEN..];
+        while attrs.len() >= 4 {
+            let alen = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
+            let atype = u16::from_ne_bytes([attrs[2], attrs[3]]) & 0x3FFF;
+            if alen < 4 || alen > attrs.len() {
+                break;
             }
-            let msg = &data[NLMSG_HDRLEN..len];
-            match kind {
-                NLMSG_DONE => return Ok(true),
-                NLMSG_ERROR => {
-                    let errno = if msg.len() >= 4 { (u32_at(msg, 0) as i32).wrapping_neg() } else { 0 };
-                    return Err(io::Error::from_raw_os_error(errno));
-                }
-                RTM_NEWNEIGH if msg.len() >= NDMSG_LEN && msg[0] == libc::AF_INET6 as u8 => {
-                    let ifindex = u32_at(msg, 4);
-                    let state = u16::from_ne_bytes([msg[8], msg[9]]);
-                    let flags = msg[10];
-                    let (mut dst, mut lladdr) = (None, None);
-                    let mut attrs = &msg[NDMSG_LEN..];
-                    while attrs.len() >= 4 {
-                        let alen = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
-                        let atype = u16::from_ne_bytes([attrs[2], attrs[3]]) & 0x3FFF;
-                        if alen < 4 || alen > attrs.len() {
-                            break;
-                        }
-                        let value = &attrs[4..alen];
-                        match (atype, value.len()) {
-                            (NDA_DST, 16) => dst = Some(Ipv6Addr::from(<[u8; 16]>::try_from(value).expect("16"))),
-                            (NDA_LLADDR, 6) => lladdr = Some(<[u8; 6]>::try_from(value).expect("6")),
-                            _ => {}
-                        }
-                        attrs = attrs.get(alen.next_multiple_of(4)..).unwrap_or(&[]);
-                    }
-                    if let (Some(ip), Some(mac)) = (dst, lladdr)
-                        && state & NUD_UNUSABLE == 0
-                        && state != 0
-                        && out.len() < MAX_ENTRIES
-                    {
-                        out.push((ifindex, ip, mac, flags & NTF_ROUTER != 0));
-                    }
-                }
+            let value = &attrs[4..alen];
+            match (atype, value.len()) {
+                (NDA_DST, 16) => dst = <[u8; 16]>::try_from(value).ok().map(Ipv6Addr::from),
+                (NDA_LLADDR, 6) => lladdr = <[u8; 6]>::try_from(value).ok(),
                 _ => {}
             }
-            data = &data[len.next_multiple_of(4).min(data.len())..];
+            attrs = attrs.get(alen.next_multiple_of(4)..).unwrap_or(&[]);
         }
-        Ok(false)
+        if let (Some(ip), Some(mac)) = (dst, lladdr)
+            && state & NUD_UNUSABLE == 0
+            && state != 0
+            && out.len() < MAX_ENTRIES
+        {
+            out.push((ifindex, ip, mac, flags & NTF_ROUTER != 0));
+        }
     }
 }
 

@@ -262,105 +262,60 @@ fn owners(host: &Host, wanted: &HashSet<u64>, w: &mut Warnings<'_>) -> HashMap<u
 /// NETLINK_SOCK_DIAG: the kernel's socket tables of the caller's network namespace.
 #[cfg(target_os = "linux")]
 mod diag {
-    use std::fs::File;
-    use std::io::{self, Read, Write};
+    use std::io;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-    use std::os::fd::{FromRawFd, OwnedFd};
 
     use super::{ProcSocket, TCP_LISTEN};
+    use crate::netlink;
 
     const NETLINK_SOCK_DIAG: libc::c_int = 4;
     const SOCK_DIAG_BY_FAMILY: u16 = 20;
-    const NLM_F_REQUEST: u16 = 0x1;
-    const NLM_F_DUMP: u16 = 0x300;
-    const NLMSG_ERROR: u16 = 2;
-    const NLMSG_DONE: u16 = 3;
-    const NLMSG_HDRLEN: usize = 16;
     /// `struct inet_diag_msg`: family, state, timer, retrans, sockid (48), expires, rqueue,
     /// wqueue, uid, inode.
     const DIAG_MSG_LEN: usize = 72;
     /// Datagrams read at most for one dump (each holds up to 32 KiB of messages).
     const MAX_READS: usize = 100_000;
 
-    /// A netlink socket for sock_diag, closed when dropped.
-    fn open() -> io::Result<File> {
-        // SAFETY: socket(2) takes no pointers and only returns a descriptor number.
-        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, NETLINK_SOCK_DIAG) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just returned by socket(2), is open, and nothing else owns it.
-        Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
-    }
-
     /// TCP sockets in LISTEN of one family (IPv6 when `v6`).
     pub fn tcp_listeners(v6: bool) -> io::Result<Vec<ProcSocket>> {
         let family = if v6 { libc::AF_INET6 } else { libc::AF_INET } as u8;
-        let mut sock = open()?;
-        // nlmsghdr + inet_diag_req_v2 {family, protocol, ext, pad, states, sockid (zero)}.
-        const REQ_LEN: usize = NLMSG_HDRLEN + 56;
-        let mut req = [0u8; REQ_LEN];
-        req[0..4].copy_from_slice(&(REQ_LEN as u32).to_ne_bytes());
-        req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-        req[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-        req[16] = family;
-        req[17] = libc::IPPROTO_TCP as u8;
-        req[20..24].copy_from_slice(&(1u32 << TCP_LISTEN).to_ne_bytes());
-        if sock.write(&req)? != req.len() {
-            return Err(io::Error::other("short netlink write"));
-        }
+        // inet_diag_req_v2 {family, protocol, ext, pad, states, sockid (zero)}.
+        let mut req = [0u8; 56];
+        req[0] = family;
+        req[1] = libc::IPPROTO_TCP as u8;
+        req[4..8].copy_from_slice(&(1u32 << TCP_LISTEN).to_ne_bytes());
         let mut out = Vec::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        for _ in 0..MAX_READS {
-            let n = sock.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            if parse_dump(&buf[..n], family, &mut out)? {
-                return Ok(out);
-            }
-        }
-        Err(io::Error::other("netlink dump did not end"))
+        netlink::dump(NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, &req, MAX_READS, |kind, msg| {
+            socket(kind, msg, family, &mut out)
+        })?;
+        Ok(out)
     }
 
     /// Adds the sockets of one datagram of a sock_diag dump; true at its end (NLMSG_DONE).
-    pub fn parse_dump(mut data: &[u8], family: u8, out: &mut Vec<ProcSocket>) -> io::Result<bool> {
-        while data.len() >= NLMSG_HDRLEN {
-            let u32_at = |d: &[u8], i: usize| u32::from_ne_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
-            let len = u32_at(data, 0) as usize;
-            let kind = u16::from_ne_bytes([data[4], data[5]]);
-            if len < NLMSG_HDRLEN || len > data.len() {
-                return Err(io::Error::other("malformed netlink message"));
-            }
-            let msg = &data[NLMSG_HDRLEN..len];
-            match kind {
-                NLMSG_DONE => return Ok(true),
-                NLMSG_ERROR => {
-                    let errno = if msg.len() >= 4 { (u32_at(msg, 0) as i32).wrapping_neg() } else { 0 };
-                    return Err(io::Error::from_raw_os_error(errno));
-                }
-                SOCK_DIAG_BY_FAMILY if msg.len() >= DIAG_MSG_LEN && msg[0] == family => {
-                    let src = &msg[8..24];
-                    let address = if family == libc::AF_INET as u8 {
-                        IpAddr::V4(Ipv4Addr::new(src[0], src[1], src[2], src[3]))
-                    } else {
-                        let mut b = [0u8; 16];
-                        b.copy_from_slice(src);
-                        IpAddr::V6(Ipv6Addr::from(b))
-                    };
-                    out.push(ProcSocket {
-                        address,
-                        port: u16::from_be_bytes([msg[4], msg[5]]),
-                        remote_unspecified: true,
-                        state: msg[1],
-                        inode: u32_at(msg, 68).into(),
-                    });
-                }
-                _ => {}
-            }
-            data = &data[len.next_multiple_of(4).min(data.len())..];
+    #[cfg(test)]
+    pub fn parse_dump(data: &[u8], family: u8, out: &mut Vec<ProcSocket>) -> io::Result<bool> {
+        netlink::walk(data, &mut |kind, msg: &[u8]| socket(kind, msg, family, out))
+    }
+
+    fn socket(kind: u16, msg: &[u8], family: u8, out: &mut Vec<ProcSocket>) {
+        if kind != SOCK_DIAG_BY_FAMILY || msg.len() < DIAG_MSG_LEN || msg[0] != family {
+            return;
         }
-        Ok(false)
+        let src = &msg[8..24];
+        let address = if family == libc::AF_INET as u8 {
+            IpAddr::V4(Ipv4Addr::new(src[0], src[1], src[2], src[3]))
+        } else {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(src);
+            IpAddr::V6(Ipv6Addr::from(b))
+        };
+        out.push(ProcSocket {
+            address,
+            port: u16::from_be_bytes([msg[4], msg[5]]),
+            remote_unspecified: true,
+            state: msg[1],
+            inode: u32::from_ne_bytes([msg[68], msg[69], msg[70], msg[71]]).into(),
+        });
     }
 }
 
