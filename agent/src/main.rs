@@ -50,6 +50,8 @@ enum Command {
         /// IEEE OUI list (CSV, Debian's ieee-data) for vendor names; vendors stay empty without it.
         #[arg(long, value_name = "FILE", default_value = census_discovery::oui::DEFAULT_PATH)]
         oui: PathBuf,
+        #[command(flatten)]
+        limits: TableLimits,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -82,7 +84,30 @@ enum Command {
         /// on every up interface when it may (CAP_NET_RAW) and the root is /.
         #[arg(long)]
         no_listen: bool,
+        #[command(flatten)]
+        limits: TableLimits,
     },
+}
+
+/// Bounds of the neighbour table, so a flood of random MACs cannot grow it.
+#[derive(clap::Args)]
+struct TableLimits {
+    /// Neighbours kept at most; the least recently seen is dropped for a new one.
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_neighbors: u32,
+    /// Seconds a neighbour is kept after it was last heard.
+    #[arg(long, value_name = "SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u32).range(1..=31_536_000))]
+    neighbor_max_age: u32,
+}
+
+impl TableLimits {
+    fn limits(&self) -> census_discovery::table::Limits {
+        census_discovery::table::Limits {
+            max_entries: self.max_neighbors as usize,
+            max_age_secs: i64::from(self.neighbor_max_age),
+            ..Default::default()
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -99,15 +124,15 @@ fn execute(command: Command) -> anyhow::Result<()> {
             census_cmd::print_stdout(&render::inventory(&inv, format))?;
             Ok(())
         }
-        Command::Neighbors { pcap, interface, duration, oui, format } => {
+        Command::Neighbors { pcap, interface, duration, oui, limits, format } => {
             let input = match (&pcap, &interface) {
                 (Some(path), _) => neighbors::Input::Pcap(path),
                 (None, Some(name)) => neighbors::Input::Interface { name, duration: Duration::from_secs(duration) },
                 (None, None) => unreachable!("clap requires --pcap or --interface"),
             };
-            neighbors::run(input, format, &oui)
+            neighbors::run(input, format, &oui, limits.limits())
         }
-        Command::Run { collector, ca, enroll_secret, state_dir, interval, root, once, no_listen } => {
+        Command::Run { collector, ca, enroll_secret, state_dir, interval, root, once, no_listen, limits } => {
             let cfg = RunConfig {
                 collector,
                 ca,
@@ -117,6 +142,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
                 root,
                 once,
                 listen: !no_listen,
+                neighbor_limits: limits.limits(),
             };
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             rt.block_on(run::run(cfg, census_cmd::shutdown_signal()))?;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use census_discovery::oui::Oui;
 use census_discovery::pcap::{self, Damage, LINKTYPE_ETHERNET, Record};
-use census_discovery::table::{Counters, NeighborTable, mac_string};
+use census_discovery::table::{Counters, Limits, NeighborTable, mac_string};
 use census_inventory::Neighbor;
 
 use crate::render::Format;
@@ -389,9 +389,9 @@ pub struct Listener {
 }
 
 impl Listener {
-    pub fn start(oui_path: &Path) -> Self {
+    pub fn start(oui_path: &Path, limits: Limits) -> Self {
         let mut listener = Listener {
-            table: Arc::default(),
+            table: Arc::new(Mutex::new(NeighborTable::new(limits))),
             stop: Arc::default(),
             threads: Vec::new(),
             oui: Oui::load(oui_path).ok(),
@@ -587,7 +587,7 @@ pub enum Input<'a> {
 }
 
 /// The `neighbors` command: reads, prints the neighbours on stdout and the summary on stderr.
-pub fn run(input: Input<'_>, format: Format, oui_path: &Path) -> anyhow::Result<()> {
+pub fn run(input: Input<'_>, format: Format, oui_path: &Path, limits: Limits) -> anyhow::Result<()> {
     let oui = match Oui::load(oui_path) {
         Ok(o) => Some(o),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -599,7 +599,7 @@ pub fn run(input: Input<'_>, format: Format, oui_path: &Path) -> anyhow::Result<
             None
         }
     };
-    let mut table = NeighborTable::default();
+    let mut table = NeighborTable::new(limits);
     let (neighbors, extra) = match input {
         Input::Pcap(path) => {
             if !path.exists() {

@@ -23,6 +23,7 @@ pub struct RunConfig {
     pub once: bool,
     /// Listen for neighbours (live root only).
     pub listen: bool,
+    pub neighbor_limits: census_discovery::table::Limits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,8 +122,9 @@ pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()>) -> Result<(
     let state = StateDir::open(&state_dir)?;
     let key = state.load_or_create_key()?;
     info!(agent_id = key.agent_id(), state_dir = %state_dir.display(), root = %host.root().display(), "agent starting");
-    let listener = (cfg.listen && !cfg.once && host.is_live())
-        .then(|| crate::neighbors::Listener::start(Path::new(census_discovery::oui::DEFAULT_PATH)));
+    let listener = (cfg.listen && !cfg.once && host.is_live()).then(|| {
+        crate::neighbors::Listener::start(Path::new(census_discovery::oui::DEFAULT_PATH), cfg.neighbor_limits)
+    });
     let agent = Agent { cfg, target, host, state, key, listener };
 
     if agent.cfg.once {

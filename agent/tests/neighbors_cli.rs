@@ -392,3 +392,16 @@ fn without_cap_net_raw_the_kernel_tables_are_shown() {
     assert_eq!(peer["protocols"], serde_json::json!(["kernel"]));
     assert_eq!(peer["interface"], "veth-x");
 }
+
+#[test]
+fn the_table_bound_is_a_flag() {
+    let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/pcap/lab.pcapng");
+    let out = run(&["neighbors", "--pcap", lab, "--format", "json", "--max-neighbors", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    assert_eq!(counter(&stderr(&out), "neighbours"), 2);
+    assert!(counter(&stderr(&out), "evicted") >= 4, "six devices through a table of two");
+    let out = run(&["neighbors", "--pcap", lab, "--max-neighbors", "0"]);
+    assert_eq!(out.status.code(), Some(2), "a zero bound is a usage error");
+}
