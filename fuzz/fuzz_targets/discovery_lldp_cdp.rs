@@ -2,9 +2,12 @@
 //! end (a CDP length of 0 included), observations stay bounded.
 #![no_main]
 
-use census_discovery::bounded::{MAX_ITEMS, MAX_TEXT};
 use census_discovery::{Observation, cdp, lldp};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/observation.rs"]
+mod observation;
+use observation::check;
 
 fuzz_target!(|data: &[u8]| {
     let mut obs = Observation::default();
@@ -16,17 +19,3 @@ fuzz_target!(|data: &[u8]| {
         check(&obs);
     }
 });
-
-/// What every observation keeps, whatever the bytes: bounded lists, clean bounded strings.
-fn check(obs: &Observation) {
-    assert!(obs.protocol.is_some());
-    assert!(obs.names.len() <= MAX_ITEMS && obs.attributes.len() <= MAX_ITEMS);
-    assert!(obs.ipv4.len() <= MAX_ITEMS && obs.ipv6.len() <= MAX_ITEMS);
-    let strings = obs.names.iter().chain(obs.attributes.iter().map(|(_, v)| v));
-    for s in strings {
-        assert!(!s.is_empty() && s.len() <= MAX_TEXT, "{s:?}");
-        assert!(!s.chars().any(char::is_control), "{s:?}");
-    }
-    assert!(obs.ipv4.iter().all(|a| !a.is_unspecified() && !a.is_multicast() && !a.is_broadcast()));
-    assert!(obs.ipv6.iter().all(|a| !a.is_unspecified() && !a.is_multicast()));
-}
