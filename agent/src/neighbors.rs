@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use census_discovery::oui::Oui;
 use census_discovery::pcap::{self, Damage, LINKTYPE_ETHERNET, Record};
-use census_discovery::table::{Counters, Limits, NeighborTable, mac_string};
+use census_discovery::table::{Counters, Limits, NeighborTable, mac_string, parse_mac};
 use census_inventory::Neighbor;
 
 use crate::render::Format;
@@ -82,20 +82,6 @@ pub enum CaptureError {
 
 fn now_unix() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-/// Parses `aa:bb:cc:dd:ee:ff`.
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let mut mac = [0u8; 6];
-    let mut parts = s.split(':');
-    for b in &mut mac {
-        let p = parts.next()?;
-        if p.is_empty() || p.len() > 2 {
-            return None;
-        }
-        *b = u8::from_str_radix(p, 16).ok()?;
-    }
-    parts.next().is_none().then_some(mac)
 }
 
 fn find_interface(name: &str) -> anyhow::Result<pnet_datalink::NetworkInterface> {

@@ -237,6 +237,21 @@ fn push_unique<T: PartialEq>(list: &mut Vec<T>, value: T, cap: usize, dropped: &
     list.push(value);
 }
 
+/// Parses `aa:bb:cc:dd:ee:ff` (one or two hex digits per octet, either case), the inverse of
+/// [`mac_string`].
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in &mut mac {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 2 || !p.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
 /// The MAC as reports write it: lower-case, colon-separated.
 pub fn mac_string(mac: [u8; 6]) -> String {
     let [a, b, c, d, e, f] = mac;

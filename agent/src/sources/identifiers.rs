@@ -14,6 +14,7 @@
 //!   current one. `locally_administered` when the U/L bit (0x02 of the first octet) is set;
 //!   `generic` when all zeros or a multicast address.
 
+use census_discovery::table::parse_mac;
 use census_inventory::{Identifier, Inventory, MacIdentifier};
 
 use super::{Source, Warnings};
@@ -68,20 +69,6 @@ impl Source for Identifiers {
 /// True unless `id` is 32 hex digits, not all zeros.
 pub fn is_generic_machine_id(id: &str) -> bool {
     id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) || id.bytes().all(|b| b == b'0')
-}
-
-/// Six colon-separated hex octets.
-pub fn parse_mac(mac: &str) -> Option<[u8; 6]> {
-    let mut out = [0u8; 6];
-    let mut parts = mac.split(':');
-    for slot in &mut out {
-        let part = parts.next()?;
-        if part.len() != 2 {
-            return None;
-        }
-        *slot = u8::from_str_radix(part, 16).ok()?;
-    }
-    parts.next().is_none().then_some(out)
 }
 
 #[cfg(test)]
