@@ -32,7 +32,7 @@ pub enum ClientError {
     #[error("collector {0}")]
     Rpc(String),
     #[error("report {sequence} rejected: {}: {message}", reject_code_text(*.code))]
-    Rejected { sequence: u64, code: v1::RejectCode, message: String },
+    Rejected { sequence: u64, code: v1::RejectCode, message: String, retry_after_seconds: u32 },
     #[error("no acknowledgement for report {0} within {ACK_TIMEOUT:?}")]
     AckTimeout(u64),
     #[error("collector closed the stream before acknowledging report {0}")]
@@ -213,7 +213,12 @@ impl ReportStream {
                     Some(Kind::Ack(ack)) if ack.sequence == sequence => return Ok(ack),
                     Some(Kind::Reject(r)) if r.sequence == sequence || r.sequence == 0 => {
                         let code = v1::RejectCode::try_from(r.code).unwrap_or(v1::RejectCode::Unspecified);
-                        return Err(ClientError::Rejected { sequence, code, message: r.message });
+                        return Err(ClientError::Rejected {
+                            sequence,
+                            code,
+                            message: r.message,
+                            retry_after_seconds: r.retry_after_seconds,
+                        });
                     }
                     _ => continue,
                 }
@@ -247,6 +252,42 @@ fn reject_code_text(code: v1::RejectCode) -> &'static str {
         C::Malformed => "malformed report",
         C::AgentMismatch => "agent mismatch",
         C::StaleSequence => "stale sequence",
+        C::Revoked => "agent revoked",
+        C::ClockSkew => "timestamp outside the accepted window",
+        C::LimitExceeded => "limit exceeded",
+        C::RateLimited => "rate limited",
+        C::SequenceReused => "sequence reused",
+        C::ClientCertificate => "client certificate",
         C::Unspecified => "rejected",
+    }
+}
+
+/// What the agent does with a report the collector refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectAction {
+    /// Resending the same bytes can never succeed: drop the report (with a warning).
+    Drop,
+    /// The collector does not know this agent: enrol again, then resend.
+    Reenroll,
+    /// Keep the report and try again later.
+    Retry,
+}
+
+impl RejectAction {
+    pub fn for_code(code: v1::RejectCode) -> Self {
+        use v1::RejectCode as C;
+        match code {
+            C::BadSignature
+            | C::Malformed
+            | C::AgentMismatch
+            | C::StaleSequence
+            | C::ClockSkew
+            | C::LimitExceeded
+            | C::SequenceReused => RejectAction::Drop,
+            C::UnknownAgent => RejectAction::Reenroll,
+            // Revoked: an admin may restore the agent by re-enrolling it; its reports are kept
+            // (bounded by the spool) rather than thrown away.
+            C::Revoked | C::RateLimited | C::ClientCertificate | C::Unspecified => RejectAction::Retry,
+        }
     }
 }

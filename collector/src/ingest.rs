@@ -36,7 +36,9 @@ impl Ingest {
 }
 
 fn reject(sequence: u64, code: RejectCode, message: impl Into<String>) -> CollectorMessage {
-    CollectorMessage { kind: Some(Kind::Reject(Reject { sequence, code: code as i32, message: message.into() })) }
+    CollectorMessage {
+        kind: Some(Kind::Reject(Reject { sequence, code: code as i32, message: message.into(), retry_after_seconds: 0 })),
+    }
 }
 
 fn timestamp_ms(t: Option<prost_types::Timestamp>) -> Millis {
@@ -131,7 +133,7 @@ impl AgentService for Ingest {
             }
         })?;
         info!(agent_id, ?peer, "agent enrolled");
-        Ok(Response::new(EnrollResponse { agent_id }))
+        Ok(Response::new(EnrollResponse { agent_id, client_certificate_pem: String::new() }))
     }
 
     type StreamStream = MessageStream;
