@@ -6,7 +6,9 @@
 use census_inventory::Inventory;
 use serde::Serialize;
 
+pub mod admin;
 pub mod sqlite;
+mod sqlite_admin;
 #[cfg(test)]
 pub(crate) mod suite;
 
@@ -180,7 +182,7 @@ pub enum HostLookup {
 }
 
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: admin::AdminStore + Send + Sync + 'static {
     /// Records an agent and its key. Enrolling the same id with the same key again only updates
     /// the host name and version; with another key it is refused.
     async fn enroll(&self, agent: NewAgent) -> Result<(), StoreError>;
