@@ -3,6 +3,7 @@
 //! - [`server`]: the one TLS listener (gRPC for agents + HTTP/JSON API).
 //! - [`ingest`]: `AgentService`: enrollment, signature and sequence checks, acks.
 //! - [`store`]: the [`store::Store`] trait and its SQLite backend.
+//! - [`metrics`]: Prometheus counters, limit hits among them.
 //! - [`api`]: the query API and its response types.
 //! - [`cli`]: the `census` command (an HTTP client of the API).
 //! - [`tls`], [`datadir`]: first-run CA, secrets and the data directory.
@@ -11,6 +12,7 @@ pub mod api;
 pub mod cli;
 pub mod datadir;
 pub mod ingest;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod tls;
