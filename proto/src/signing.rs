@@ -13,6 +13,9 @@ use crate::v1::{Report, SignedReport};
 /// Domain-separation prefix: a signature made for anything else never verifies as a report.
 pub const REPORT_SIGNATURE_CONTEXT: &[u8] = b"census.v1.report\0";
 
+/// Domain-separation prefix of an enrollment's proof of possession.
+pub const ENROLL_PROOF_CONTEXT: &[u8] = b"census.v1.enroll\0";
+
 /// Length of a raw Ed25519 public key.
 pub const PUBLIC_KEY_LEN: usize = 32;
 
@@ -79,6 +82,34 @@ impl AgentKey {
         let signature = self.pair.sign(&signed_message(&bytes)).as_ref().to_vec();
         SignedReport { agent_id: report.agent_id.clone(), report: bytes, signature }
     }
+
+    /// Signs `bytes` as report bytes, whatever they hold (tests and fuzzing use this to get
+    /// arbitrary bytes past the signature check).
+    pub fn sign_bytes(&self, bytes: Vec<u8>) -> SignedReport {
+        let signature = self.pair.sign(&signed_message(&bytes)).as_ref().to_vec();
+        SignedReport { agent_id: self.agent_id(), report: bytes, signature }
+    }
+
+    /// Proof that the enrolling party holds this key: a signature over
+    /// `ENROLL_PROOF_CONTEXT || public key || hostname`. Without it, anyone holding an enroll
+    /// secret could re-enrol another agent's public key and change its record.
+    pub fn enrollment_proof(&self, hostname: &str) -> Vec<u8> {
+        self.pair.sign(&enroll_message(self.public_key(), hostname)).as_ref().to_vec()
+    }
+}
+
+fn enroll_message(public_key: &[u8], hostname: &str) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(ENROLL_PROOF_CONTEXT.len() + public_key.len() + hostname.len());
+    msg.extend_from_slice(ENROLL_PROOF_CONTEXT);
+    msg.extend_from_slice(public_key);
+    msg.extend_from_slice(hostname.as_bytes());
+    msg
+}
+
+/// Checks an enrollment's proof of possession (see [`AgentKey::enrollment_proof`]).
+pub fn verify_enrollment_proof(public_key: &[u8], hostname: &str, proof: &[u8]) -> bool {
+    public_key.len() == PUBLIC_KEY_LEN
+        && UnparsedPublicKey::new(&ED25519, public_key).verify(&enroll_message(public_key, hostname), proof).is_ok()
 }
 
 fn signed_message(report_bytes: &[u8]) -> Vec<u8> {
@@ -164,6 +195,19 @@ mod tests {
         let raw = key.pair.sign(&bytes).as_ref().to_vec();
         let signed = SignedReport { agent_id: key.agent_id(), report: bytes, signature: raw };
         assert_eq!(verify(&signed, key.public_key()), Err(VerifyError::BadSignature));
+    }
+
+    #[test]
+    fn enrollment_proof_binds_key_and_hostname() {
+        let key = AgentKey::generate().unwrap();
+        let proof = key.enrollment_proof("web-01");
+        assert!(verify_enrollment_proof(key.public_key(), "web-01", &proof));
+        assert!(!verify_enrollment_proof(key.public_key(), "web-02", &proof));
+        let other = AgentKey::generate().unwrap();
+        assert!(!verify_enrollment_proof(other.public_key(), "web-01", &proof));
+        // A report signature never passes as an enrollment proof.
+        let signed = key.sign_bytes(key.public_key().to_vec());
+        assert!(!verify_enrollment_proof(key.public_key(), "", &signed.signature));
     }
 
     #[test]
