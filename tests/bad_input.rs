@@ -97,7 +97,7 @@ fn cli_errors() {
     one_error_line(&out, "census: no server: pass --server URL or set CENSUS_SERVER");
 
     let out = run("census", &["hosts", "--server", &collector.url, "--token", "wrong", "--ca", &collector.ca()], &[]);
-    one_error_line(&out, "census: server answered 401: admin token is not valid");
+    one_error_line(&out, "census: server answered 401: token is not valid");
 
     let out = collector.census(&["host", "nope"]);
     one_error_line(&out, "census: server answered 404: no host matches \"nope\"");

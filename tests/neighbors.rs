@@ -35,6 +35,7 @@ async fn report_as(collector: &Collector, hostname: &str, neighbors: Vec<Neighbo
         public_key: key.public_key().to_vec(),
         hostname: hostname.into(),
         agent_version: "test".into(),
+        proof: key.enrollment_proof(hostname),
     })
     .await
     .expect("enrollment");
@@ -44,7 +45,7 @@ async fn report_as(collector: &Collector, hostname: &str, neighbors: Vec<Neighbo
     let report = Report {
         agent_id: key.agent_id(),
         sequence: 1,
-        collected_at: None,
+        collected_at: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
         agent_version: "test".into(),
         body: Some(Body::Full((&inventory).into())),
     };

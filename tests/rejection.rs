@@ -14,7 +14,7 @@ fn full_report(agent_id: &str, sequence: u64) -> Report {
     Report {
         agent_id: agent_id.to_string(),
         sequence,
-        collected_at: None,
+        collected_at: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
         agent_version: "test".into(),
         body: Some(Body::Full((&inventory).into())),
     }
@@ -37,6 +37,7 @@ async fn tampered_and_wrong_key_reports_store_nothing() {
         public_key: key.public_key().to_vec(),
         hostname: "web-01".into(),
         agent_version: "test".into(),
+        proof: key.enrollment_proof("web-01"),
     })
     .await
     .expect("enrollment with the real secret");

@@ -4,14 +4,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{Request, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Empty};
+use http::{Method, Request, Uri, header};
+use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use serde::de::DeserializeOwned;
 
-use crate::api::{ApiError, HostRow, HostView};
+use crate::api::{
+    AgentReports, AgentRow, ApiError, AuditRow, CreateEnrollSecret, CreateToken, CreatedEnrollSecret, CreatedToken,
+    EnrollSecretRow, HostRow, HostView, RevokeAgent, TokenRow,
+};
 use crate::store::{NeighborRow, SoftwareRow};
 use census_inventory::text::Table;
 
@@ -79,6 +82,26 @@ impl Client {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+        self.send(Method::GET, path, None).await
+    }
+
+    async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl serde::Serialize) -> Result<T, CliError> {
+        let body = serde_json::to_vec(body).map_err(|e| CliError::Protocol(e.to_string()))?;
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// One request on a new connection; a JSON body when given. Any 2xx answer is decoded as `T`,
+    /// anything else becomes the server's error message.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, CliError> {
         let connect = |reason: String| CliError::Connect { url: self.url.clone(), reason };
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
@@ -102,16 +125,22 @@ impl Client {
         } else {
             format!("{}:{}", self.host, self.port)
         };
-        let request = Request::get(path)
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
             .header(header::HOST, authority)
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
-            .header(header::ACCEPT, "application/json")
-            .body(Empty::<Bytes>::new())
+            .header(header::ACCEPT, "application/json");
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| CliError::Protocol(e.to_string()))?;
         let response = sender.send_request(request).await.map_err(|e| connect(e.to_string()))?;
         let status = response.status();
         let body = response.into_body().collect().await.map_err(|e| connect(e.to_string()))?.to_bytes();
-        if status != StatusCode::OK {
+        if !status.is_success() {
             let detail = serde_json::from_slice::<ApiError>(&body)
                 .map(|e| if e.matches.is_empty() { e.error } else { format!("{}: {}", e.error, e.matches.join(", ")) })
                 .unwrap_or_else(|_| String::from_utf8_lossy(&body).trim().to_string());
@@ -147,6 +176,49 @@ impl Client {
 impl Client {
     pub async fn neighbors(&self) -> Result<Vec<NeighborRow>, CliError> {
         self.get("/api/v1/neighbors").await
+    }
+
+    pub async fn create_enroll_secret(&self, req: &CreateEnrollSecret) -> Result<CreatedEnrollSecret, CliError> {
+        self.post("/api/v1/enroll-secrets", req).await
+    }
+
+    pub async fn enroll_secrets(&self) -> Result<Vec<EnrollSecretRow>, CliError> {
+        self.get("/api/v1/enroll-secrets").await
+    }
+
+    pub async fn revoke_enroll_secret(&self, id_or_label: &str) -> Result<EnrollSecretRow, CliError> {
+        self.delete(&format!("/api/v1/enroll-secrets/{}", encode(id_or_label))).await
+    }
+
+    pub async fn create_token(&self, req: &CreateToken) -> Result<CreatedToken, CliError> {
+        self.post("/api/v1/tokens", req).await
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<TokenRow>, CliError> {
+        self.get("/api/v1/tokens").await
+    }
+
+    pub async fn revoke_token(&self, id_or_name: &str) -> Result<TokenRow, CliError> {
+        self.delete(&format!("/api/v1/tokens/{}", encode(id_or_name))).await
+    }
+
+    pub async fn agents(&self) -> Result<Vec<AgentRow>, CliError> {
+        self.get("/api/v1/agents").await
+    }
+
+    pub async fn revoke_agent(&self, id: &str, reason: &str) -> Result<AgentRow, CliError> {
+        self.post(&format!("/api/v1/agents/{}/revoke", encode(id)), &RevokeAgent { reason: reason.to_string() }).await
+    }
+
+    pub async fn agent_reports(&self, id: &str, limit: u32) -> Result<AgentReports, CliError> {
+        self.get(&format!("/api/v1/agents/{}/reports?limit={limit}", encode(id))).await
+    }
+
+    pub async fn audit(&self, since: Option<&str>) -> Result<Vec<AuditRow>, CliError> {
+        match since {
+            Some(s) => self.get(&format!("/api/v1/audit?since={}", encode(s))).await,
+            None => self.get("/api/v1/audit").await,
+        }
     }
 }
 
@@ -304,6 +376,247 @@ pub fn render_host(h: &HostView, format: Format) -> String {
             census_inventory::text::inventory(&h.inventory)
         ),
     }
+}
+
+fn or_never(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "never".into())
+}
+
+/// Renders rows as JSON, CSV (`columns` + every cell) or a table (`table` picks the columns
+/// shown, by index into the cells).
+fn render_rows<T: serde::Serialize>(
+    rows: &[T],
+    format: Format,
+    columns: &[&str],
+    table: &[(&str, usize)],
+    cells: impl Fn(&T) -> Vec<String>,
+) -> String {
+    match format {
+        Format::Json => json_text(&rows),
+        Format::Csv => csv_text(columns, rows.iter().map(&cells)),
+        Format::Table => {
+            let mut t = Table::new(table.iter().map(|(h, _)| *h));
+            for r in rows {
+                let c = cells(r);
+                t.row(table.iter().map(|(_, i)| c[*i].clone()));
+            }
+            t.render()
+        }
+    }
+}
+
+fn uses_text(uses: u64, max: Option<u64>) -> String {
+    match max {
+        Some(m) => format!("{uses}/{m}"),
+        None => format!("{uses}/unlimited"),
+    }
+}
+
+const SECRET_COLUMNS: [&str; 9] =
+    ["id", "label", "state", "uses", "max_uses", "expires_at", "created_at", "created_by", "revoked_at"];
+
+fn secret_cells(s: &EnrollSecretRow) -> Vec<String> {
+    vec![
+        s.id.clone(),
+        s.label.clone(),
+        s.state.clone(),
+        s.uses.to_string(),
+        s.max_uses.map(|m| m.to_string()).unwrap_or_default(),
+        s.expires_at.clone().unwrap_or_default(),
+        s.created_at.clone(),
+        s.created_by.clone(),
+        s.revoked_at.clone().unwrap_or_default(),
+    ]
+}
+
+pub fn render_enroll_secrets(rows: &[EnrollSecretRow], format: Format) -> String {
+    if format == Format::Table {
+        let mut t = Table::new(["ID", "LABEL", "STATE", "USES", "EXPIRES", "CREATED", "CREATED BY"]);
+        for s in rows {
+            t.row([
+                s.id.clone(),
+                s.label.clone(),
+                s.state.clone(),
+                uses_text(s.uses, s.max_uses),
+                or_never(&s.expires_at),
+                s.created_at.clone(),
+                s.created_by.clone(),
+            ]);
+        }
+        return t.render();
+    }
+    render_rows(rows, format, &SECRET_COLUMNS, &[], secret_cells)
+}
+
+/// A new enroll secret: the secret alone on stdout in table format (so `$(census enroll-secrets
+/// create ...)` captures it), the whole answer in JSON and CSV.
+pub fn render_created_enroll_secret(c: &CreatedEnrollSecret, format: Format) -> String {
+    match format {
+        Format::Table => format!("{}\n", c.secret),
+        Format::Json => json_text(c),
+        Format::Csv => {
+            let mut columns = SECRET_COLUMNS.to_vec();
+            columns.push("secret");
+            let mut cells = secret_cells(&c.row);
+            cells.push(c.secret.clone());
+            csv_text(&columns, std::iter::once(cells))
+        }
+    }
+}
+
+const TOKEN_COLUMNS: [&str; 9] =
+    ["id", "name", "role", "state", "expires_at", "created_at", "created_by", "last_used_at", "revoked_at"];
+
+fn token_cells(t: &TokenRow) -> Vec<String> {
+    vec![
+        t.id.clone(),
+        t.name.clone(),
+        t.role.as_str().to_string(),
+        t.state.clone(),
+        t.expires_at.clone().unwrap_or_default(),
+        t.created_at.clone(),
+        t.created_by.clone(),
+        t.last_used_at.clone().unwrap_or_default(),
+        t.revoked_at.clone().unwrap_or_default(),
+    ]
+}
+
+pub fn render_tokens(rows: &[TokenRow], format: Format) -> String {
+    if format == Format::Table {
+        let mut t = Table::new(["ID", "NAME", "ROLE", "STATE", "EXPIRES", "CREATED BY", "LAST USED"]);
+        for r in rows {
+            t.row([
+                r.id.clone(),
+                r.name.clone(),
+                r.role.as_str().to_string(),
+                r.state.clone(),
+                or_never(&r.expires_at),
+                r.created_by.clone(),
+                or_never(&r.last_used_at),
+            ]);
+        }
+        return t.render();
+    }
+    render_rows(rows, format, &TOKEN_COLUMNS, &[], token_cells)
+}
+
+/// A new token: the token alone on stdout in table format, the whole answer in JSON and CSV.
+pub fn render_created_token(c: &CreatedToken, format: Format) -> String {
+    match format {
+        Format::Table => format!("{}\n", c.token),
+        Format::Json => json_text(c),
+        Format::Csv => {
+            let mut columns = TOKEN_COLUMNS.to_vec();
+            columns.push("token");
+            let mut cells = token_cells(&c.row);
+            cells.push(c.token.clone());
+            csv_text(&columns, std::iter::once(cells))
+        }
+    }
+}
+
+const AGENT_COLUMNS: [&str; 12] = [
+    "id",
+    "hostname",
+    "state",
+    "agent_version",
+    "enrolled_at",
+    "enroll_secret",
+    "enrolled_from",
+    "last_sequence",
+    "last_seen",
+    "revoked_at",
+    "revoked_by",
+    "revoked_reason",
+];
+
+fn agent_cells(a: &AgentRow) -> Vec<String> {
+    vec![
+        a.id.clone(),
+        a.hostname.clone(),
+        a.state.clone(),
+        a.agent_version.clone(),
+        a.enrolled_at.clone(),
+        a.enroll_secret.clone(),
+        a.enrolled_from.clone(),
+        a.last_sequence.to_string(),
+        a.last_seen.clone().unwrap_or_default(),
+        a.revoked_at.clone().unwrap_or_default(),
+        a.revoked_by.clone(),
+        a.revoked_reason.clone(),
+    ]
+}
+
+pub fn render_agents(rows: &[AgentRow], format: Format) -> String {
+    if format == Format::Table {
+        let mut t = Table::new(["ID", "HOSTNAME", "STATE", "ENROLLED", "SECRET", "LAST SEQ", "LAST SEEN"]);
+        for a in rows {
+            t.row([
+                a.id.clone(),
+                a.hostname.clone(),
+                a.state.clone(),
+                a.enrolled_at.clone(),
+                a.enroll_secret.clone(),
+                a.last_sequence.to_string(),
+                or_never(&a.last_seen),
+            ]);
+        }
+        return t.render();
+    }
+    render_rows(rows, format, &AGENT_COLUMNS, &[], agent_cells)
+}
+
+const REPORT_COLUMNS: [&str; 7] = ["agent_id", "sequence", "kind", "bytes", "digest", "collected_at", "received_at"];
+
+pub fn render_agent_reports(r: &AgentReports, format: Format) -> String {
+    let cells = |x: &crate::api::ReportRow| {
+        vec![
+            r.agent_id.clone(),
+            x.sequence.to_string(),
+            x.kind.clone(),
+            x.bytes.to_string(),
+            x.digest.clone(),
+            x.collected_at.clone(),
+            x.received_at.clone(),
+        ]
+    };
+    match format {
+        Format::Json => json_text(r),
+        _ => render_rows(
+            &r.reports,
+            format,
+            &REPORT_COLUMNS,
+            &[("SEQUENCE", 1), ("KIND", 2), ("BYTES", 3), ("COLLECTED", 5), ("RECEIVED", 6)],
+            cells,
+        ),
+    }
+}
+
+const AUDIT_COLUMNS: [&str; 7] = ["id", "at", "actor", "source", "action", "target", "detail"];
+
+pub fn render_audit(rows: &[AuditRow], format: Format) -> String {
+    render_rows(
+        rows,
+        format,
+        &AUDIT_COLUMNS,
+        &[("AT", 1), ("ACTOR", 2), ("SOURCE", 3), ("ACTION", 4), ("TARGET", 5), ("DETAIL", 6)],
+        |a| {
+            vec![
+                a.id.to_string(),
+                a.at.clone(),
+                a.actor.clone(),
+                a.source.clone(),
+                a.action.clone(),
+                a.target.clone(),
+                a.detail.clone(),
+            ]
+        },
+    )
+}
+
+/// What a revoke command prints in table format.
+pub fn revoked_line(what: &str, name: &str, id: &str) -> String {
+    format!("revoked {what} {name:?} ({id})\n")
 }
 
 #[cfg(test)]

@@ -1,5 +1,9 @@
 //! The collector's data directory: database, CA, enroll secret and admin token, each a plainly
 //! named file (`census.db`, `ca.pem`, `ca.key`, `enroll-secret`, `admin-token`).
+//!
+//! The two secret files only seed the database: [`bootstrap`] imports them on a first run (the
+//! enroll secret as label `initial`, the admin token as token `admin`), and once the database
+//! holds enroll secrets or tokens it alone decides, so a revoked initial secret stays revoked.
 
 use std::fs;
 use std::io;
@@ -20,6 +24,8 @@ pub enum DataDirError {
     Empty { path: PathBuf },
     #[error("no data directory given and no home directory to put one in")]
     NoDefault,
+    #[error("bootstrap: {0}")]
+    Bootstrap(#[from] crate::store::admin::AdminError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DataDirError + '_ {
@@ -81,18 +87,94 @@ pub fn random_token() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Compares a presented secret with the expected one without leaking where they differ:
-/// both are hashed first, so timing reveals nothing about the secret itself.
-pub fn secret_matches(expected: &str, presented: &str) -> bool {
-    let a = ring::digest::digest(&ring::digest::SHA256, expected.as_bytes());
-    let b = ring::digest::digest(&ring::digest::SHA256, presented.as_bytes());
-    a.as_ref() == b.as_ref()
+/// The label of the enroll secret imported from [`ENROLL_SECRET_FILE`].
+pub const INITIAL_SECRET_LABEL: &str = "initial";
+/// The name of the admin token imported from [`ADMIN_TOKEN_FILE`].
+pub const INITIAL_TOKEN_NAME: &str = "admin";
+
+/// What [`bootstrap`] did, for the startup printout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bootstrap {
+    /// The enroll secret file was imported (and created first, when absent).
+    pub enroll_secret_imported: bool,
+    /// The admin token file was imported (and created first, when absent).
+    pub admin_token_imported: bool,
+}
+
+/// Seeds an empty store from the data directory: with no enroll secret at all, the
+/// `enroll-secret` file (created with a random secret when absent) becomes secret `initial`;
+/// with no API token at all, the `admin-token` file becomes admin token `admin`. Both are
+/// recorded in the audit log with actor `collector`. Once the store holds any, the files are not
+/// read.
+pub async fn bootstrap(dir: &Path, store: &dyn crate::store::Store) -> Result<Bootstrap, DataDirError> {
+    use crate::store::admin::{Actor, AdminError, NewEnrollSecret, NewToken, Role, sha256};
+    let mut done = Bootstrap { enroll_secret_imported: false, admin_token_imported: false };
+    if store.list_enroll_secrets().await?.is_empty() {
+        let (secret, _) = ensure_secret(&dir.join(ENROLL_SECRET_FILE))?;
+        let new = NewEnrollSecret {
+            label: INITIAL_SECRET_LABEL.into(),
+            secret_sha256: sha256(&secret),
+            expires_at: None,
+            max_uses: None,
+        };
+        match store.create_enroll_secret(new, &Actor::collector()).await {
+            // Another collector on the same database got there first.
+            Ok(_) | Err(AdminError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        done.enroll_secret_imported = true;
+    }
+    if store.list_tokens().await?.is_empty() {
+        let (token, _) = ensure_secret(&dir.join(ADMIN_TOKEN_FILE))?;
+        let new = NewToken {
+            name: INITIAL_TOKEN_NAME.into(),
+            role: Role::Admin,
+            token_sha256: sha256(&token),
+            expires_at: None,
+        };
+        match store.create_token(new, &Actor::collector()).await {
+            Ok(_) | Err(AdminError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        done.admin_token_imported = true;
+    }
+    Ok(done)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn bootstrap_imports_the_files_once() {
+        use crate::store::admin::{Actor, AdminStore, sha256};
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sqlite::SqliteStore::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        let done = bootstrap(dir.path(), &store).await.unwrap();
+        assert!(done.enroll_secret_imported && done.admin_token_imported);
+        let secret = read_text(&dir.path().join(ENROLL_SECRET_FILE)).unwrap();
+        let token = read_text(&dir.path().join(ADMIN_TOKEN_FILE)).unwrap();
+
+        let secrets = store.list_enroll_secrets().await.unwrap();
+        assert_eq!(secrets.len(), 1);
+        assert_eq!((secrets[0].label.as_str(), secrets[0].created_by.as_str()), ("initial", "collector"));
+        let t = store.token_by_sha256(&sha256(token.trim()), crate::store::now_ms()).await.unwrap().unwrap();
+        assert_eq!((t.name.as_str(), t.role.as_str(), t.created_by.as_str()), ("admin", "admin", "collector"));
+        let audit = store.list_audit(0, 10).await.unwrap();
+        let actions: Vec<_> = audit.iter().map(|a| (a.actor.as_str(), a.action.as_str())).collect();
+        assert_eq!(actions, [("collector", "enroll-secret.create"), ("collector", "token.create")]);
+        assert!(audit.iter().all(|a| !a.detail.contains(secret.trim()) && !a.detail.contains(token.trim())));
+
+        // Revoked, the initial secret stays revoked; the files are not read again, even when gone.
+        store.revoke_enroll_secret("initial", &Actor::collector()).await.unwrap();
+        fs::remove_file(dir.path().join(ENROLL_SECRET_FILE)).unwrap();
+        let done = bootstrap(dir.path(), &store).await.unwrap();
+        assert!(!done.enroll_secret_imported && !done.admin_token_imported);
+        assert!(!dir.path().join(ENROLL_SECRET_FILE).exists());
+        assert_eq!(store.list_enroll_secrets().await.unwrap()[0].state(crate::store::now_ms()), "revoked");
+        assert_eq!(store.list_tokens().await.unwrap().len(), 1);
+    }
 
     #[test]
     fn secret_created_once_private() {
@@ -105,8 +187,6 @@ mod tests {
         assert!(!created);
         assert_eq!(a, b);
         assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-        assert!(secret_matches(&a, &b));
-        assert!(!secret_matches(&a, "wrong"));
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! - [`metrics`]: Prometheus counters, limit hits among them.
 //! - [`api`]: the query API and its response types.
 //! - [`cli`]: the `census` command (an HTTP client of the API).
+//! - [`config`]: `collector.toml`, every limit and its default.
 //! - [`tls`], [`datadir`]: first-run CA, secrets and the data directory.
 
 pub mod api;
 pub mod cli;
+pub mod config;
 pub mod datadir;
 pub mod ingest;
 pub mod metrics;

@@ -3,7 +3,6 @@
 //! Every limit that fires counts in `census_limit_hits_total{limit}`, so an operator sees a
 //! flood, a slow-client attack or a misconfigured fleet before users do.
 
-
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

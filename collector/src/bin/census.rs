@@ -1,18 +1,20 @@
-//! `census`: fleet queries against a collector's API.
+//! `census`: fleet queries and administration against a collector's API.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use census_collector::api::{CreateEnrollSecret, CreateToken};
 use census_collector::cli::{self, Client, Format};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "census", version, about = "census fleet queries")]
+#[command(name = "census", version, about = "census fleet queries and administration")]
 struct Cli {
     /// Collector URL, e.g. https://collector.example:8443.
     #[arg(long, global = true, value_name = "URL", env = "CENSUS_SERVER")]
     server: Option<String>,
-    /// Admin API token (the collector's data dir holds it in `admin-token`).
+    /// API token (`census tokens create`; the first admin token is in the collector's data dir,
+    /// `admin-token`).
     #[arg(long, global = true, value_name = "TOKEN", env = "CENSUS_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// PEM file with the collector's CA certificate (its data dir holds it in `ca.pem`).
@@ -50,32 +52,186 @@ enum Command {
     /// List the devices agents heard on their networks (passive discovery), by MAC, with the
     /// hosts that heard them.
     Neighbors,
+    /// Enroll secrets, which agents present once to enroll (admin token).
+    #[command(subcommand)]
+    EnrollSecrets(SecretCommand),
+    /// API tokens for this CLI and other clients (admin token).
+    #[command(subcommand)]
+    Tokens(TokenCommand),
+    /// Enrolled agents: list, revoke, and the reports each one sent.
+    #[command(subcommand)]
+    Agents(AgentCommand),
+    /// The audit log: every admin action with who, from where and when (admin token).
+    Audit {
+        /// Only entries since this long ago (24h, 7d) or since this RFC 3339 time.
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Create an enroll secret and print it (shown only this once).
+    Create {
+        /// A unique name for it, e.g. the rollout it is for.
+        #[arg(long, value_name = "LABEL")]
+        label: String,
+        /// Valid for this long (7d, 12h) or until this RFC 3339 time [default: never expires].
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        /// How many agents may enroll with it [default: unlimited].
+        #[arg(long, value_name = "N")]
+        max_uses: Option<u64>,
+    },
+    /// List enroll secrets: state (active, expired, exhausted, revoked), uses, expiry.
+    List,
+    /// Revoke an enroll secret by id or label; agents already enrolled stay enrolled.
+    Revoke {
+        #[arg(value_name = "ID|LABEL")]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it (shown only this once).
+    Create {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// reader: queries, agents and metrics; admin: also secrets, tokens, revocation, audit.
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        /// Valid for this long (30d, 12h) or until this RFC 3339 time [default: never expires].
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List API tokens: role, state (active, expired, revoked), expiry, last use.
+    List,
+    /// Revoke an API token by id or name.
+    Revoke {
+        #[arg(value_name = "ID|NAME")]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// List agents: id, host name, state, enrolment, last sequence applied, last seen.
+    List,
+    /// Revoke an agent (by id, unique id prefix or unique host name): its reports are refused.
+    Revoke {
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Why, for the audit log and `agents list`.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+    },
+    /// List the reports applied from one agent, newest first.
+    Reports {
+        #[arg(value_name = "ID")]
+        id: String,
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+/// What a command prints: stdout, and a note for stderr (hints that must not end up in a
+/// `$(...)` capture of stdout).
+struct Printed {
+    stdout: String,
+    note: Option<String>,
+}
+
+impl From<String> for Printed {
+    fn from(stdout: String) -> Self {
+        Printed { stdout, note: None }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = execute(cli).and_then(|out| Ok(census_cmd::print_stdout(&out)?));
+    let result = execute(cli).and_then(|out| {
+        census_cmd::print_stdout(&out.stdout)?;
+        if let Some(note) = out.note {
+            eprintln!("{note}");
+        }
+        Ok(())
+    });
     census_cmd::exit("census", result)
 }
 
-fn execute(cli: Cli) -> anyhow::Result<String> {
+fn execute(cli: Cli) -> anyhow::Result<Printed> {
     let server = cli.server.ok_or_else(|| anyhow::anyhow!("no server: pass --server URL or set CENSUS_SERVER"))?;
-    let token = cli.token.ok_or_else(|| anyhow::anyhow!("no admin token: pass --token or set CENSUS_TOKEN"))?;
+    let token = cli.token.ok_or_else(|| anyhow::anyhow!("no API token: pass --token or set CENSUS_TOKEN"))?;
     let ca = cli.ca.ok_or_else(|| anyhow::anyhow!("no CA certificate: pass --ca FILE or set CENSUS_CA"))?;
     let client = Client::new(&server, token.trim(), &ca)?;
+    let format = cli.format;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         Ok(match cli.command {
-            Command::Hosts => cli::render_hosts(&client.hosts().await?, cli.format),
-            Command::Host { id } => cli::render_host(&client.host(&id).await?, cli.format),
+            Command::Hosts => cli::render_hosts(&client.hosts().await?, format).into(),
+            Command::Host { id } => cli::render_host(&client.host(&id).await?, format).into(),
             Command::Software { name, version, source } => {
                 if let Some(v) = &version {
                     census_inventory::version::Constraint::parse(v)?;
                 }
                 let rows = client.software(&name, version.as_deref(), source.as_deref()).await?;
-                cli::render_software(&rows, cli.format)
+                cli::render_software(&rows, format).into()
             }
-            Command::Neighbors => cli::render_neighbors(&client.neighbors().await?, cli.format),
+            Command::Neighbors => cli::render_neighbors(&client.neighbors().await?, format).into(),
+            Command::EnrollSecrets(SecretCommand::Create { label, expires, max_uses }) => {
+                let created = client.create_enroll_secret(&CreateEnrollSecret { label, expires, max_uses }).await?;
+                let note = format!(
+                    "census: enroll secret {:?} ({}) created; it is shown only this once. Agents enroll with: \
+                     census-agent run --collector {server} --ca ca.pem --enroll-secret SECRET",
+                    created.row.label, created.row.id
+                );
+                Printed { stdout: cli::render_created_enroll_secret(&created, format), note: Some(note) }
+            }
+            Command::EnrollSecrets(SecretCommand::List) => {
+                cli::render_enroll_secrets(&client.enroll_secrets().await?, format).into()
+            }
+            Command::EnrollSecrets(SecretCommand::Revoke { id }) => {
+                let s = client.revoke_enroll_secret(&id).await?;
+                match format {
+                    Format::Table => cli::revoked_line("enroll secret", &s.label, &s.id),
+                    _ => cli::render_enroll_secrets(&[s], format),
+                }
+                .into()
+            }
+            Command::Tokens(TokenCommand::Create { name, role, expires }) => {
+                let created = client.create_token(&CreateToken { name, role, expires }).await?;
+                let note = format!(
+                    "census: {} token {:?} ({}) created; it is shown only this once. Use it with --token or \
+                     CENSUS_TOKEN",
+                    created.row.role.as_str(),
+                    created.row.name,
+                    created.row.id
+                );
+                Printed { stdout: cli::render_created_token(&created, format), note: Some(note) }
+            }
+            Command::Tokens(TokenCommand::List) => cli::render_tokens(&client.tokens().await?, format).into(),
+            Command::Tokens(TokenCommand::Revoke { id }) => {
+                let t = client.revoke_token(&id).await?;
+                match format {
+                    Format::Table => cli::revoked_line("token", &t.name, &t.id),
+                    _ => cli::render_tokens(&[t], format),
+                }
+                .into()
+            }
+            Command::Agents(AgentCommand::List) => cli::render_agents(&client.agents().await?, format).into(),
+            Command::Agents(AgentCommand::Revoke { id, reason }) => {
+                let a = client.revoke_agent(&id, &reason).await?;
+                match format {
+                    Format::Table => cli::revoked_line("agent", &a.hostname, &a.id),
+                    _ => cli::render_agents(&[a], format),
+                }
+                .into()
+            }
+            Command::Agents(AgentCommand::Reports { id, limit }) => {
+                cli::render_agent_reports(&client.agent_reports(&id, limit).await?, format).into()
+            }
+            Command::Audit { since } => cli::render_audit(&client.audit(since.as_deref()).await?, format).into(),
         })
     })
 }

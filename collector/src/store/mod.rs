@@ -27,6 +27,10 @@ pub enum StoreError {
     Db(String),
     #[error("public key of agent {0} differs from the one it enrolled with")]
     KeyConflict(String),
+    /// Enrollment refused: the message says why (unknown, revoked, expired or used-up secret,
+    /// revoked agent) and is safe to show the client.
+    #[error("{0}")]
+    EnrollRefused(String),
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +40,12 @@ pub struct NewAgent {
     pub hostname: String,
     pub agent_version: String,
     pub enrolled_at: Millis,
+    /// SHA-256 of the enroll secret presented.
+    pub secret_sha256: Vec<u8>,
+    /// The peer address the enrollment came from.
+    pub source: String,
+    /// SHA-256 of the client certificate issued with this enrollment.
+    pub client_cert_sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +53,9 @@ pub struct AgentRecord {
     pub agent_id: String,
     pub public_key: Vec<u8>,
     pub last_sequence: u64,
+    pub revoked: bool,
+    /// SHA-256 of the client certificate issued at the last enrollment ("" before mTLS).
+    pub client_cert_sha256: String,
 }
 
 /// A verified report, ready to apply.
@@ -50,6 +63,10 @@ pub struct AgentRecord {
 pub struct VerifiedReport {
     pub agent_id: String,
     pub sequence: u64,
+    /// SHA-256 of the signed report bytes: a resent copy has the same digest.
+    pub digest: Vec<u8>,
+    /// Size of the signed report bytes.
+    pub bytes: u64,
     pub agent_version: String,
     pub collected_at: Millis,
     pub received_at: Millis,
@@ -61,10 +78,15 @@ pub struct VerifiedReport {
 pub enum Applied {
     /// Durably stored.
     Stored,
-    /// This sequence was the last applied: acknowledged again, nothing changed.
+    /// This sequence was applied before with the same bytes: acknowledged again, nothing
+    /// changed.
     Duplicate,
-    /// Lower than the last applied sequence: refused, nothing changed.
+    /// This sequence was applied before with other bytes: refused, nothing changed.
+    Reused,
+    /// Lower than the last applied sequence and never applied: refused, nothing changed.
     Stale { last: u64 },
+    /// The agent was revoked: refused, nothing changed.
+    Revoked,
 }
 
 /// One line of `census hosts`.
@@ -183,11 +205,16 @@ pub enum HostLookup {
 
 #[async_trait::async_trait]
 pub trait Store: admin::AdminStore + Send + Sync + 'static {
-    /// Records an agent and its key. Enrolling the same id with the same key again only updates
-    /// the host name and version; with another key it is refused.
+    /// Records an agent and its key, given a valid enroll secret (known, not revoked, not
+    /// expired, not used up), whose use count it increments, in one transaction. Enrolling the
+    /// same id with the same key again updates the host name, version and client certificate and
+    /// uses nothing; with another key, or when the agent was revoked, it is refused.
     async fn enroll(&self, agent: NewAgent) -> Result<(), StoreError>;
     async fn agent(&self, agent_id: &str) -> Result<Option<AgentRecord>, StoreError>;
-    /// Applies a verified report in one transaction: sequence check, inventory, packages.
+    /// Applies a verified report in one transaction: revocation and sequence checks, the
+    /// applied-report log, inventory, packages. Log rows older than the backend's retention
+    /// (the collector's `max_report_age`: older reports are refused anyway) are pruned now and
+    /// then.
     async fn apply(&self, report: VerifiedReport) -> Result<Applied, StoreError>;
     /// Hosts that have sent at least one full inventory, by host name.
     async fn hosts(&self) -> Result<Vec<HostSummary>, StoreError>;

@@ -25,6 +25,8 @@ const MIGRATIONS: &[(u32, &str)] = &[
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// How long the applied-report log keeps a report (ms).
+    report_retention_ms: i64,
 }
 
 pub(super) fn db(e: rusqlite::Error) -> StoreError {
@@ -40,7 +42,14 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| open_err(e.to_string()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| open_err(e.to_string()))?;
         migrate(&mut conn).map_err(|e| open_err(format!("migration failed: {e}")))?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        let retention = crate::config::Limits::default().max_report_age;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), report_retention_ms: retention.as_millis() as i64 })
+    }
+
+    /// Keeps applied-report records for `d` (the collector's `max_report_age`).
+    pub fn with_report_retention(mut self, d: std::time::Duration) -> Self {
+        self.report_retention_ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        self
     }
 
     /// Runs `f` with the connection on the blocking pool.
@@ -105,32 +114,73 @@ impl Store for SqliteStore {
     async fn enroll(&self, agent: NewAgent) -> Result<(), StoreError> {
         self.with(move |conn| {
             let tx = conn.transaction().map_err(db)?;
-            let existing: Option<Vec<u8>> = tx
-                .query_row("SELECT public_key FROM agents WHERE agent_id = ?1", [&agent.agent_id], |r| r.get(0))
+            let now = now_ms();
+            let secret: Option<(String, String, Option<i64>, Option<i64>, i64, Option<i64>)> = tx
+                .query_row(
+                    "SELECT id, label, expires_at, max_uses, uses, revoked_at FROM enroll_secrets \
+                     WHERE secret_sha256 = ?1",
+                    [&agent.secret_sha256],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            let Some((secret_id, label, expires_at, max_uses, uses, revoked_at)) = secret else {
+                return Err(StoreError::EnrollRefused("enroll secret is not valid".into()));
+            };
+            if revoked_at.is_some() {
+                return Err(StoreError::EnrollRefused(format!("enroll secret {label:?} was revoked")));
+            }
+            if let Some(at) = expires_at.filter(|at| *at <= now) {
+                return Err(StoreError::EnrollRefused(format!(
+                    "enroll secret {label:?} expired at {}",
+                    crate::api::rfc3339(at)
+                )));
+            }
+            let existing: Option<(Vec<u8>, Option<i64>)> = tx
+                .query_row("SELECT public_key, revoked_at FROM agents WHERE agent_id = ?1", [&agent.agent_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()
                 .map_err(db)?;
             match existing {
-                Some(key) if key != agent.public_key => return Err(StoreError::KeyConflict(agent.agent_id)),
+                Some((key, _)) if key != agent.public_key => return Err(StoreError::KeyConflict(agent.agent_id)),
+                Some((_, Some(_))) => {
+                    return Err(StoreError::EnrollRefused(format!(
+                        "agent {} was revoked; a revoked key cannot enrol again (a new key enrols as a new agent)",
+                        agent.agent_id
+                    )));
+                }
                 Some(_) => {
                     tx.execute(
-                        "UPDATE agents SET hostname = ?2, agent_version = ?3 WHERE agent_id = ?1",
-                        params![agent.agent_id, agent.hostname, agent.agent_version],
+                        "UPDATE agents SET hostname = ?2, agent_version = ?3, client_cert_sha256 = ?4 \
+                         WHERE agent_id = ?1",
+                        params![agent.agent_id, agent.hostname, agent.agent_version, agent.client_cert_sha256],
                     )
                     .map_err(db)?;
                 }
                 None => {
+                    if let Some(max) = max_uses.filter(|max| uses >= *max) {
+                        return Err(StoreError::EnrollRefused(format!(
+                            "enroll secret {label:?} is used up ({uses} of {max} enrollments)"
+                        )));
+                    }
                     tx.execute(
-                        "INSERT INTO agents (agent_id, public_key, hostname, agent_version, enrolled_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        "INSERT INTO agents (agent_id, public_key, hostname, agent_version, enrolled_at, \
+                         enroll_secret_id, enrolled_from, client_cert_sha256) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                         params![
                             agent.agent_id,
                             agent.public_key,
                             agent.hostname,
                             agent.agent_version,
-                            agent.enrolled_at
+                            agent.enrolled_at,
+                            secret_id,
+                            agent.source,
+                            agent.client_cert_sha256
                         ],
                     )
                     .map_err(db)?;
+                    tx.execute("UPDATE enroll_secrets SET uses = uses + 1 WHERE id = ?1", [&secret_id]).map_err(db)?;
                 }
             }
             tx.commit().map_err(db)
@@ -142,13 +192,16 @@ impl Store for SqliteStore {
         let agent_id = agent_id.to_string();
         self.with(move |conn| {
             conn.query_row(
-                "SELECT agent_id, public_key, last_sequence FROM agents WHERE agent_id = ?1",
+                "SELECT agent_id, public_key, last_sequence, revoked_at IS NOT NULL, client_cert_sha256 \
+                 FROM agents WHERE agent_id = ?1",
                 [&agent_id],
                 |r| {
                     Ok(AgentRecord {
                         agent_id: r.get(0)?,
                         public_key: r.get(1)?,
                         last_sequence: r.get::<_, i64>(2)?.max(0) as u64,
+                        revoked: r.get(3)?,
+                        client_cert_sha256: r.get(4)?,
                     })
                 },
             )
@@ -163,23 +216,64 @@ impl Store for SqliteStore {
             Some(inv) => Some(serde_json::to_string(inv).map_err(|e| StoreError::Db(e.to_string()))?),
             None => None,
         };
+        let retention = self.report_retention_ms;
         self.with(move |conn| {
             let tx = conn.transaction().map_err(db)?;
-            let last: i64 = tx
-                .query_row("SELECT last_sequence FROM agents WHERE agent_id = ?1", [&report.agent_id], |r| r.get(0))
+            let (last, revoked): (i64, bool) = tx
+                .query_row(
+                    "SELECT last_sequence, revoked_at IS NOT NULL FROM agents WHERE agent_id = ?1",
+                    [&report.agent_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .map_err(db)?;
-            let last = last.max(0) as u64;
-            if report.sequence == last {
-                return Ok(Applied::Duplicate);
+            if revoked {
+                return Ok(Applied::Revoked);
             }
-            if report.sequence < last {
+            let seq = to_i64(report.sequence);
+            let applied: Option<Vec<u8>> = tx
+                .query_row(
+                    "SELECT digest FROM reports WHERE agent_id = ?1 AND sequence = ?2",
+                    params![report.agent_id, seq],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            match applied {
+                Some(digest) if digest == report.digest => return Ok(Applied::Duplicate),
+                Some(_) => return Ok(Applied::Reused),
+                None => {}
+            }
+            let last = last.max(0) as u64;
+            if report.sequence <= last {
                 return Ok(Applied::Stale { last });
             }
             tx.execute(
                 "UPDATE agents SET last_sequence = ?2, last_seen = ?3, agent_version = ?4 WHERE agent_id = ?1",
-                params![report.agent_id, to_i64(report.sequence), report.received_at, report.agent_version],
+                params![report.agent_id, seq, report.received_at, report.agent_version],
             )
             .map_err(db)?;
+            tx.execute(
+                "INSERT INTO reports (agent_id, sequence, digest, kind, bytes, collected_at, received_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    report.agent_id,
+                    seq,
+                    report.digest,
+                    if report.inventory.is_some() { "full" } else { "heartbeat" },
+                    to_i64(report.bytes),
+                    report.collected_at,
+                    report.received_at
+                ],
+            )
+            .map_err(db)?;
+            // Now and then, forget applied reports older than the collector accepts anyway.
+            if report.sequence.is_multiple_of(64) {
+                tx.execute(
+                    "DELETE FROM reports WHERE agent_id = ?1 AND received_at < ?2 AND sequence < ?3",
+                    params![report.agent_id, report.received_at.saturating_sub(retention), seq],
+                )
+                .map_err(db)?;
+            }
             if let (Some(inv), Some(doc)) = (&report.inventory, &document) {
                 store_inventory(&tx, &report, inv, doc).map_err(db)?;
             }

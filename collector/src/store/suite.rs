@@ -4,17 +4,41 @@ use census_inventory::{Inventory, OperatingSystem, Package};
 
 use super::*;
 
+use super::admin::{Actor, AdminError, NewEnrollSecret, sha256};
+
+const SUITE_SECRET: &[u8] = b"suite secret";
+
+/// Creates an enroll secret (once per store) and returns its digest.
+async fn secret(
+    store: &dyn Store,
+    label: &str,
+    text: &[u8],
+    max_uses: Option<u64>,
+    expires_at: Option<Millis>,
+) -> Vec<u8> {
+    let new = NewEnrollSecret { label: label.into(), secret_sha256: sha256(text), expires_at, max_uses };
+    match store.create_enroll_secret(new, &Actor::collector()).await {
+        Ok(_) | Err(AdminError::Conflict(_)) => sha256(text),
+        Err(e) => panic!("create secret {label}: {e}"),
+    }
+}
+
+fn new_agent(id: &str, key: u8, secret_sha256: Vec<u8>) -> NewAgent {
+    NewAgent {
+        agent_id: id.into(),
+        public_key: vec![key; 32],
+        hostname: format!("{id}-host"),
+        agent_version: "0.1.0".into(),
+        enrolled_at: 1_000,
+        secret_sha256,
+        source: "192.0.2.9".into(),
+        client_cert_sha256: format!("cert-{id}"),
+    }
+}
+
 pub async fn enroll_one(store: &dyn Store, id: &str) {
-    store
-        .enroll(NewAgent {
-            agent_id: id.into(),
-            public_key: vec![7; 32],
-            hostname: format!("{id}-host"),
-            agent_version: "0.1.0".into(),
-            enrolled_at: 1_000,
-        })
-        .await
-        .unwrap();
+    let s = secret(store, "suite", SUITE_SECRET, None, None).await;
+    store.enroll(new_agent(id, 7, s)).await.unwrap();
 }
 
 fn inventory(hostname: &str, packages: usize) -> Inventory {
@@ -33,9 +57,12 @@ fn inventory(hostname: &str, packages: usize) -> Inventory {
 }
 
 fn report(id: &str, sequence: u64, inv: Option<Inventory>) -> VerifiedReport {
+    let digest = sha256(format!("{id}/{sequence}").as_bytes());
     VerifiedReport {
         agent_id: id.into(),
         sequence,
+        digest,
+        bytes: 100,
         agent_version: "0.1.0".into(),
         collected_at: 2_000,
         received_at: 3_000 + sequence as i64,
@@ -45,6 +72,8 @@ fn report(id: &str, sequence: u64, inv: Option<Inventory>) -> VerifiedReport {
 
 pub async fn run_all(store: &dyn Store) {
     enrollment_is_idempotent_per_key(store).await;
+    enroll_secrets_are_checked_and_counted(store).await;
+    revoked_agents_are_refused(store).await;
     sequences_apply_once_in_order(store).await;
     latest_inventory_replaces_the_previous(store).await;
     heartbeat_updates_only_liveness(store).await;
@@ -133,15 +162,56 @@ async fn enrollment_is_idempotent_per_key(store: &dyn Store) {
     let rec = store.agent("a1").await.unwrap().unwrap();
     assert_eq!(rec.public_key, vec![7; 32]);
     assert_eq!(rec.last_sequence, 0);
-    let other_key = NewAgent {
-        agent_id: "a1".into(),
-        public_key: vec![8; 32],
-        hostname: "x".into(),
-        agent_version: "0".into(),
-        enrolled_at: 1,
-    };
-    assert!(matches!(store.enroll(other_key).await, Err(StoreError::KeyConflict(_))));
+    assert_eq!(rec.client_cert_sha256, "cert-a1");
+    assert!(!rec.revoked);
+    let suite = sha256(SUITE_SECRET);
+    assert!(matches!(store.enroll(new_agent("a1", 8, suite.clone())).await, Err(StoreError::KeyConflict(_))));
     assert_eq!(store.agent("nobody").await.unwrap(), None);
+}
+
+async fn enroll_secrets_are_checked_and_counted(store: &dyn Store) {
+    let refused = |r: Result<(), StoreError>| match r {
+        Err(StoreError::EnrollRefused(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert_eq!(
+        refused(store.enroll(new_agent("e0", 1, sha256(b"no such secret"))).await),
+        "enroll secret is not valid"
+    );
+    let once = secret(store, "once", b"once secret", Some(1), None).await;
+    store.enroll(new_agent("e1", 1, once.clone())).await.unwrap();
+    // The same agent enrolling again uses nothing; a second agent finds it used up.
+    store.enroll(new_agent("e1", 1, once.clone())).await.unwrap();
+    assert_eq!(
+        refused(store.enroll(new_agent("e2", 2, once)).await),
+        "enroll secret \"once\" is used up (1 of 1 enrollments)"
+    );
+    let expired = secret(store, "old", b"old secret", None, Some(1_000)).await;
+    let m = refused(store.enroll(new_agent("e3", 3, expired)).await);
+    assert_eq!(m, "enroll secret \"old\" expired at 1970-01-01T00:00:01Z");
+    let revoked = secret(store, "gone", b"gone secret", None, None).await;
+    store.revoke_enroll_secret("gone", &Actor::collector()).await.unwrap();
+    assert_eq!(refused(store.enroll(new_agent("e4", 4, revoked)).await), "enroll secret \"gone\" was revoked");
+    for id in ["e0", "e2", "e3", "e4"] {
+        assert_eq!(store.agent(id).await.unwrap(), None, "a refused enrollment stores no agent");
+    }
+    let uses: Vec<(String, u64)> =
+        store.list_enroll_secrets().await.unwrap().into_iter().map(|s| (s.label, s.uses)).collect();
+    assert!(uses.contains(&("once".into(), 1)) && uses.contains(&("old".into(), 0)), "{uses:?}");
+}
+
+async fn revoked_agents_are_refused(store: &dyn Store) {
+    enroll_one(store, "rv1").await;
+    assert_eq!(store.apply(report("rv1", 1, Some(inventory("rv1", 1)))).await.unwrap(), Applied::Stored);
+    store.revoke_agent("rv1", "laptop stolen", &Actor::collector()).await.unwrap();
+    assert!(store.agent("rv1").await.unwrap().unwrap().revoked);
+    assert_eq!(store.apply(report("rv1", 2, Some(inventory("rv1", 5)))).await.unwrap(), Applied::Revoked);
+    let s = sha256(SUITE_SECRET);
+    match store.enroll(new_agent("rv1", 7, s)).await {
+        Err(StoreError::EnrollRefused(m)) => assert!(m.starts_with("agent rv1 was revoked"), "{m}"),
+        other => panic!("a revoked key enrolled again: {other:?}"),
+    }
+    assert_eq!(store.agent("rv1").await.unwrap().unwrap().last_sequence, 1);
 }
 
 async fn sequences_apply_once_in_order(store: &dyn Store) {
@@ -149,9 +219,15 @@ async fn sequences_apply_once_in_order(store: &dyn Store) {
     assert_eq!(store.apply(report("s1", 5, Some(inventory("s1", 3)))).await.unwrap(), Applied::Stored);
     assert_eq!(store.apply(report("s1", 5, Some(inventory("s1", 9)))).await.unwrap(), Applied::Duplicate);
     assert_eq!(store.apply(report("s1", 4, Some(inventory("s1", 9)))).await.unwrap(), Applied::Stale { last: 5 });
+    let mut other = report("s1", 5, Some(inventory("s1", 9)));
+    other.digest = sha256(b"other bytes");
+    assert_eq!(store.apply(other).await.unwrap(), Applied::Reused);
+    // An older sequence that was applied is still a duplicate, not stale.
+    assert_eq!(store.apply(report("s1", 6, None)).await.unwrap(), Applied::Stored);
+    assert_eq!(store.apply(report("s1", 5, None)).await.unwrap(), Applied::Duplicate);
     let host = store.hosts().await.unwrap().into_iter().find(|h| h.id == "s1").unwrap();
     assert_eq!(host.package_count, 3, "neither the duplicate nor the stale report changed anything");
-    assert_eq!(store.agent("s1").await.unwrap().unwrap().last_sequence, 5);
+    assert_eq!(store.agent("s1").await.unwrap().unwrap().last_sequence, 6);
 }
 
 async fn latest_inventory_replaces_the_previous(store: &dyn Store) {
