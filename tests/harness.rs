@@ -76,14 +76,22 @@ impl Collector {
 
     /// Starts on a given address (to restart a collector where its agents expect it).
     pub fn start_at(data_dir: &Path, listen: &str) -> Self {
-        Self::start_with(&[], data_dir, listen)
+        Self::start_with(&[], data_dir, listen, &[])
+    }
+
+    /// Starts with extra `serve` arguments (e.g. `--config FILE`, `--require-client-cert`).
+    pub fn start_args(extra: &[&str]) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut c = Self::start_with(&[], &tmp.path().join("collector"), "127.0.0.1:0", extra);
+        c._tmp = Some(tmp);
+        c
     }
 
     /// Starts inside network namespace `ns` (its loopback must be up); `census` runs there too.
     pub fn start_in_netns(ns: &str) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
         let prefix = ["ip", "netns", "exec", ns].map(String::from);
-        let mut c = Self::start_with(&prefix, &tmp.path().join("collector"), "127.0.0.1:0");
+        let mut c = Self::start_with(&prefix, &tmp.path().join("collector"), "127.0.0.1:0", &[]);
         c._tmp = Some(tmp);
         c
     }
@@ -93,10 +101,11 @@ impl Collector {
         prefixed(&self.prefix, name)
     }
 
-    fn start_with(prefix: &[String], data_dir: &Path, listen: &str) -> Self {
+    fn start_with(prefix: &[String], data_dir: &Path, listen: &str, extra: &[&str]) -> Self {
         let mut child = prefixed(prefix, "census-collector")
             .args(["serve", "--listen", listen, "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .env("CENSUS_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -118,8 +127,11 @@ impl Collector {
                 panic!("census-collector did not report its address within 30s");
             }
         };
-        let url =
-            first.strip_prefix("census-collector listening on ").expect("first line names the address").to_string();
+        let url = first
+            .strip_prefix("census-collector listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("first line names the address")
+            .to_string();
         Self { child, url, data_dir: data_dir.to_path_buf(), _tmp: None, prefix: prefix.to_vec() }
     }
 
@@ -180,5 +192,103 @@ impl Drop for Collector {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `census-agent run` arguments against `collector` (enroll secret, state dir, fixture root,
+/// no listening), followed by `extra` (e.g. `--interval 300ms`).
+pub fn agent_run_args(
+    collector_url: &str,
+    ca: &str,
+    secret: &str,
+    state_dir: &Path,
+    root: &Path,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["run", "--no-listen", "--collector", collector_url, "--ca", ca, "--enroll-secret", secret]
+            .map(String::from)
+            .to_vec();
+    args.extend(["--state-dir".to_string(), state_dir.display().to_string()]);
+    args.extend(["--root".to_string(), root.display().to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// A running `census-agent` whose stderr is appended to a file; killed (SIGKILL) on drop.
+pub struct AgentProcess {
+    child: Child,
+    pub stderr_path: PathBuf,
+}
+
+impl AgentProcess {
+    /// Starts `census-agent ARGS` with `CENSUS_LOG` = `log_level`, appending stderr to
+    /// `stderr_path` (so restarts share one log).
+    pub fn spawn(args: &[String], log_level: &str, stderr_path: &Path) -> Self {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(stderr_path).expect("agent log file");
+        let child = Command::new(bin("census-agent"))
+            .args(args)
+            .env_remove("CENSUS_COLLECTOR")
+            .env_remove("CENSUS_CA")
+            .env_remove("CENSUS_ENROLL_SECRET")
+            .env("CENSUS_LOG", log_level)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start census-agent");
+        Self { child, stderr_path: stderr_path.to_path_buf() }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the agent (and earlier agents sharing the file) wrote to stderr.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// `kill -9`, then reaps the process.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the process has exited (reaping it).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("agent status")
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the exit; panics (with the log) otherwise.
+    pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("run kill");
+        assert!(status.success(), "kill -TERM {} failed", self.child.id());
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.exited() {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "agent did not stop within {timeout:?} of SIGTERM; its log:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Polls `cond` every 100 ms until it holds; panics after `timeout` with `what` and `detail()`.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool, detail: impl Fn() -> String) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "{what}: not within {timeout:?}\n{}", detail());
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

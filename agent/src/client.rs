@@ -10,7 +10,7 @@ use census_proto::v1::{self, CollectorMessage, EnrollRequest, Report, SignedRepo
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::state::{Enrollment, StateDir, StateError};
 
@@ -74,6 +74,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 pub struct CollectorTarget {
     pub url: String,
     host: String,
+    /// Empty for a plaintext development collector.
     ca_pem: Vec<u8>,
 }
 
@@ -83,7 +84,10 @@ impl CollectorTarget {
         let bad_url = |reason: String| ClientError::Url { url: url.to_string(), reason };
         let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| bad_url(e.to_string()))?;
         if uri.scheme_str() != Some("https") {
-            return Err(bad_url("must start with https:// (the collector only speaks TLS)".into()));
+            return Err(bad_url(
+                "must start with https:// (plaintext only with --allow-plaintext, to a loopback development collector)"
+                    .into(),
+            ));
         }
         let host = uri.host().ok_or_else(|| bad_url("has no host".into()))?;
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
@@ -95,6 +99,29 @@ impl CollectorTarget {
             });
         }
         Ok(Self { url: url.to_string(), host, ca_pem })
+    }
+
+    /// A plaintext (`http://`) collector on a loopback address, for development only: anything
+    /// else is refused, so a typo cannot send reports unencrypted over a network.
+    pub fn plaintext_loopback(url: &str) -> Result<Self, ClientError> {
+        let bad_url = |reason: String| ClientError::Url { url: url.to_string(), reason };
+        let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| bad_url(e.to_string()))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(bad_url("--allow-plaintext takes an http:// URL".into()));
+        }
+        let host = uri.host().ok_or_else(|| bad_url("has no host".into()))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return Err(bad_url(format!(
+                "plaintext is allowed only to a loopback address, for development; {host} is not one"
+            )));
+        }
+        Ok(Self { url: url.to_string(), host, ca_pem: Vec::new() })
+    }
+
+    pub fn is_plaintext(&self) -> bool {
+        self.ca_pem.is_empty()
     }
 
     /// The collector's identity: SHA-256 of the pinned CA with white space removed.
@@ -111,15 +138,26 @@ pub async fn connect(url: &str, ca: &Path) -> Result<AgentServiceClient<Channel>
 
 /// Opens a TLS channel to the target, trusting only its CA.
 pub async fn connect_to(target: &CollectorTarget) -> Result<AgentServiceClient<Channel>, ClientError> {
+    connect_with(target, None).await
+}
+
+/// Opens a channel to the target, trusting only its CA, presenting `identity` (the client
+/// certificate the collector issued and the agent key) when given.
+pub async fn connect_with(
+    target: &CollectorTarget,
+    identity: Option<Identity>,
+) -> Result<AgentServiceClient<Channel>, ClientError> {
     let (url, host, pem) = (&target.url, target.host.clone(), target.ca_pem.clone());
     let bad_url = |reason: String| ClientError::Url { url: url.to_string(), reason };
-    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)).domain_name(host);
-    let endpoint = Endpoint::from_shared(url.to_string())
-        .map_err(|e| bad_url(e.to_string()))?
-        .tls_config(tls)
-        .map_err(|e| bad_url(error_chain(&e)))?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_keepalive(Some(Duration::from_secs(60)));
+    let mut endpoint = Endpoint::from_shared(url.to_string()).map_err(|e| bad_url(e.to_string()))?;
+    if !target.is_plaintext() {
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)).domain_name(host);
+        if let Some(identity) = identity {
+            tls = tls.identity(identity);
+        }
+        endpoint = endpoint.tls_config(tls).map_err(|e| bad_url(error_chain(&e)))?;
+    }
+    let endpoint = endpoint.connect_timeout(CONNECT_TIMEOUT).tcp_keepalive(Some(Duration::from_secs(60)));
     let channel = endpoint.connect().await.map_err(|e| {
         let mut reason = error_chain(&e);
         if reason.contains("certificate") {
@@ -153,6 +191,7 @@ pub async fn ensure_enrolled(
             public_key: key.public_key().to_vec(),
             hostname: hostname.to_string(),
             agent_version: env!("CARGO_PKG_VERSION").to_string(),
+            proof: key.enrollment_proof(hostname),
         })
         .await
         .map_err(|s| match s.code() {
@@ -173,8 +212,43 @@ pub async fn ensure_enrolled(
         agent_id: response.agent_id.clone(),
         collector_ca_sha256: ca_sha256,
         collector_url: target.url.clone(),
+        client_certificate_pem: response.client_certificate_pem,
     })?;
     Ok(response.agent_id)
+}
+
+/// The TLS client identity for this agent: the certificate the collector issued at enrollment
+/// and the agent's own key. `None` before enrollment or from a collector that issued none.
+pub fn identity(state: &StateDir, key: &AgentKey, target: &CollectorTarget) -> Result<Option<Identity>, ClientError> {
+    let Some(e) = state.enrollment()? else { return Ok(None) };
+    if e.client_certificate_pem.is_empty() || e.collector_ca_sha256 != target.ca_sha256() || target.is_plaintext() {
+        return Ok(None);
+    }
+    let key_pem = pem::encode(&pem::Pem::new("PRIVATE KEY", key.pkcs8().to_vec()));
+    Ok(Some(Identity::from_pem(e.client_certificate_pem, key_pem)))
+}
+
+/// Connects (presenting the client certificate when this agent has one), enrolls when needed,
+/// and after a fresh enrollment reconnects with the newly issued certificate. Returns the
+/// client and the agent id.
+pub async fn open_session(
+    target: &CollectorTarget,
+    state: &StateDir,
+    key: &AgentKey,
+    secret: Option<&str>,
+    hostname: &str,
+) -> Result<(AgentServiceClient<Channel>, String), ClientError> {
+    let cert = |state: &StateDir| state.enrollment().map(|e| e.map(|e| e.client_certificate_pem));
+    let before = cert(state)?;
+    let mut client = connect_with(target, identity(state, key, target)?).await?;
+    let agent_id = ensure_enrolled(&mut client, state, key, target, secret, hostname).await?;
+    // A fresh enrollment issued a new certificate: present it from now on.
+    if cert(state)? != before
+        && let Some(id) = identity(state, key, target)?
+    {
+        client = connect_with(target, Some(id)).await?;
+    }
+    Ok((client, agent_id))
 }
 
 /// Builds and signs the next full report, reserving its sequence number in the state dir.

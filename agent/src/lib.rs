@@ -5,6 +5,7 @@
 //! - [`sources`]: the [`sources::Source`] trait and the static list of sources.
 //! - [`state`]: key, enrollment and sequence kept in the state directory.
 //! - [`client`]: TLS channel, enrollment, the report stream.
+//! - [`spool`]: the on-disk spool of reports not yet acknowledged.
 //! - [`run`]: the agent loop (`census-agent run`).
 //! - [`render`]: the `inventory` command's output.
 //! - [`neighbors`]: the `neighbors` command (capture file, live capture, kernel tables).
@@ -19,4 +20,5 @@ pub mod render;
 pub mod run;
 pub mod smbios;
 pub mod sources;
+pub mod spool;
 pub mod state;

@@ -61,8 +61,12 @@ enum Command {
         #[arg(long, value_name = "URL", env = "CENSUS_COLLECTOR")]
         collector: String,
         /// PEM file with the collector's CA certificate (the only CA trusted).
-        #[arg(long, value_name = "FILE", env = "CENSUS_CA")]
-        ca: PathBuf,
+        #[arg(long, value_name = "FILE", env = "CENSUS_CA", required_unless_present = "allow_plaintext")]
+        ca: Option<PathBuf>,
+        /// Talk plaintext HTTP to a development collector on a loopback address
+        /// (`census-collector serve --allow-plaintext-loopback`). Refused for any other address.
+        #[arg(long)]
+        allow_plaintext: bool,
         /// Enroll secret; needed only until the agent is enrolled.
         #[arg(long, value_name = "SECRET", env = "CENSUS_ENROLL_SECRET", hide_env_values = true)]
         enroll_secret: Option<String>,
@@ -70,14 +74,16 @@ enum Command {
         /// exists, else the per-user data directory].
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
-        /// Seconds between reports (a random 0-10% is added).
-        #[arg(long, value_name = "SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=604_800))]
-        interval: u64,
+        /// Time between reports (a random 0-10% is added): a duration such as 30s, 15m, 1h,
+        /// 1h30m or 500ms, or a bare number of seconds; from 100ms to 7d.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = run::parse_interval)]
+        interval: Duration,
         /// Read the host's files under DIR instead of /.
         #[arg(long, value_name = "DIR", default_value = "/")]
         root: PathBuf,
-        /// Send one report, wait for its acknowledgement and exit. (Its neighbours are the
-        /// kernel's neighbour tables: there is no time to listen.)
+        /// Collect one report, deliver it with whatever the spool kept from earlier runs, and
+        /// exit; non-zero when anything was left undelivered (the spool keeps it for the next
+        /// run). (Its neighbours are the kernel's neighbour tables: there is no time to listen.)
         #[arg(long)]
         once: bool,
         /// Do not listen for neighbouring devices. By default the agent listens, receive-only,
@@ -86,7 +92,23 @@ enum Command {
         no_listen: bool,
         #[command(flatten)]
         limits: TableLimits,
+        #[command(flatten)]
+        spool: SpoolLimits,
     },
+}
+
+/// Bounds of the on-disk spool of reports the collector has not acknowledged yet
+/// (`<state dir>/spool/`). Past a bound the oldest reports are coalesced into the newest full
+/// inventory, with a warning.
+#[derive(clap::Args)]
+struct SpoolLimits {
+    /// Reports kept in the spool at most.
+    #[arg(long, value_name = "N", default_value_t = census_agent::spool::Limits::DEFAULT_MAX_REPORTS as u32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    spool_max_reports: u32,
+    /// Total size of the spool at most: bytes, or with a unit (KiB, MiB, GiB, kB, MB, GB). The
+    /// newest report is kept even when it alone is larger.
+    #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = census_agent::spool::parse_size)]
+    spool_max_bytes: u64,
 }
 
 /// Bounds of the neighbour table, so a flood of random MACs cannot grow it.
@@ -132,17 +154,34 @@ fn execute(command: Command) -> anyhow::Result<()> {
             };
             neighbors::run(input, format, &oui, limits.limits())
         }
-        Command::Run { collector, ca, enroll_secret, state_dir, interval, root, once, no_listen, limits } => {
+        Command::Run {
+            collector,
+            ca,
+            allow_plaintext,
+            enroll_secret,
+            state_dir,
+            interval,
+            root,
+            once,
+            no_listen,
+            limits,
+            spool,
+        } => {
             let cfg = RunConfig {
                 collector,
-                ca,
+                ca: ca.unwrap_or_default(),
+                allow_plaintext,
                 enroll_secret,
                 state_dir,
-                interval: Duration::from_secs(interval),
+                interval,
                 root,
                 once,
                 listen: !no_listen,
                 neighbor_limits: limits.limits(),
+                spool_limits: census_agent::spool::Limits {
+                    max_reports: spool.spool_max_reports as usize,
+                    max_bytes: spool.spool_max_bytes,
+                },
             };
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             rt.block_on(run::run(cfg, census_cmd::shutdown_signal()))?;

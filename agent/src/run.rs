@@ -1,21 +1,31 @@
-//! The agent loop: enroll once, then sign and send a full report every interval (with jitter),
-//! reconnecting with exponential backoff when the collector is unreachable.
+//! The agent loop: enroll once, then every interval (with jitter) collect a full inventory,
+//! sign it, put it in the on-disk spool and deliver the spool, oldest first.
+//!
+//! A report leaves the spool only when the collector acknowledged it (after its store
+//! committed) or refused it for good, so nothing is lost while the collector is away: delivery
+//! backs off exponentially, and inventories keep being collected on the interval schedule
+//! (the spool's bounds coalesce the oldest). See [`crate::spool`].
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use census_proto::signing::AgentKey;
-use tracing::{info, warn};
+use census_proto::v1;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
 
-use crate::client::{self, ClientError, CollectorTarget, ReportStream};
+use crate::client::{self, ClientError, CollectorTarget, RejectAction, ReportStream};
 use crate::host::{Host, HostError};
+use crate::spool::{self, Spool, SpoolError};
 use crate::state::{StateDir, StateError};
 
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     pub collector: String,
     pub ca: PathBuf,
+    /// `collector` is a plaintext development collector on loopback (no `ca`).
+    pub allow_plaintext: bool,
     pub enroll_secret: Option<String>,
     pub state_dir: Option<PathBuf>,
     pub interval: Duration,
@@ -24,6 +34,8 @@ pub struct RunConfig {
     /// Listen for neighbours (live root only).
     pub listen: bool,
     pub neighbor_limits: census_discovery::table::Limits,
+    /// Bounds of the spool of unacknowledged reports.
+    pub spool_limits: spool::Limits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,12 +46,19 @@ pub enum RunError {
     State(#[from] StateError),
     #[error(transparent)]
     Client(#[from] ClientError),
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
     #[error("inventory collection stopped unexpectedly")]
     Collect,
 }
 
 const BACKOFF_START: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// The shortest `--interval` (short ones are for tests).
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest `--interval`: a week.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 86_400);
 
 struct Agent {
     cfg: RunConfig,
@@ -56,41 +75,112 @@ struct Session {
     stream: ReportStream,
 }
 
+/// What one delivery of the spool did (it ends with the spool empty).
+#[derive(Debug, Default)]
+struct Delivered {
+    acknowledged: usize,
+    /// Reports the collector refused for good, dropped from the spool.
+    refused: Vec<ClientError>,
+}
+
 impl Agent {
     async fn connect(&self) -> Result<Session, RunError> {
-        let mut client = client::connect_to(&self.target).await?;
         let read = |rel| self.host.read_value(rel).ok().flatten().filter(|h| !h.is_empty());
         let hostname = read("proc/sys/kernel/hostname").or_else(|| read("etc/hostname")).unwrap_or_default();
-        let agent_id = client::ensure_enrolled(
-            &mut client,
-            &self.state,
-            &self.key,
-            &self.target,
-            self.cfg.enroll_secret.as_deref(),
-            &hostname,
-        )
-        .await?;
+        let (mut client, agent_id) =
+            client::open_session(&self.target, &self.state, &self.key, self.cfg.enroll_secret.as_deref(), &hostname)
+                .await?;
         info!(agent_id, collector = self.cfg.collector, "connected");
         Ok(Session { stream: ReportStream::open(&mut client).await? })
     }
 
-    async fn report(&self, session: &mut Session) -> Result<u64, RunError> {
+    /// Collects an inventory (with its neighbours), signs it (which reserves its sequence
+    /// durably) and spools it. Returns the sequence.
+    async fn collect_and_spool(&self, spool: &mut Spool) -> Result<u64, RunError> {
         let host = self.host.clone();
         let mut inventory =
             tokio::task::spawn_blocking(move || crate::sources::collect(&host)).await.map_err(|_| RunError::Collect)?;
         self.add_neighbors(&mut inventory);
         let signed = client::sign_full_report(&self.state, &self.key, &inventory)?;
-        let ack = session.stream.send(signed).await.inspect_err(|e| {
-            if e.is_unknown_agent() {
-                // The collector lost or revoked our enrollment: enroll again on the next attempt.
-                let _ = self.state.forget_enrollment();
-            }
-        })?;
-        Ok(ack.sequence)
+        let sequence = sequence_of(&signed);
+        for w in spool.push(sequence, &signed) {
+            warn!("{w}");
+        }
+        debug!(sequence, spooled = spool.len(), "report spooled");
+        Ok(sequence)
     }
-}
 
-impl Agent {
+    /// Sends every spooled report, oldest first, each after the previous one's answer.
+    ///
+    /// An acknowledged report leaves the spool, and so does one refused for good (with a
+    /// warning). "Unknown agent" forgets the enrollment and, with an enroll secret, enrolls
+    /// again and resends (once per delivery). Anything else (a transport failure, a refusal
+    /// worth retrying) stops the delivery with the rest kept in the spool.
+    async fn deliver(&self, spool: &mut Spool, session: &mut Option<Session>) -> Result<Delivered, RunError> {
+        let mut done = Delivered::default();
+        // The collector may have closed a stream kept idle since the last delivery: its first
+        // failure earns one immediate reconnect before it counts.
+        let mut idle_session = session.is_some();
+        let mut reenrolled = false;
+        while let Some(sequence) = spool.oldest() {
+            let report = match spool.load(sequence) {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!(sequence, error = %e, "spooled report cannot be read; dropped");
+                    forget(spool, sequence);
+                    continue;
+                }
+            };
+            let open = match session {
+                Some(s) => s,
+                None => session.insert(self.connect().await?),
+            };
+            let result = match open.stream.send(report.clone()).await {
+                Err(e) if idle_session && reject_code(&e).is_none() => {
+                    debug!(error = %e, "idle stream failed; reconnecting");
+                    *session = None;
+                    session.insert(self.connect().await?).stream.send(report).await
+                }
+                r => r,
+            };
+            idle_session = false;
+            let e = match result {
+                Ok(ack) => {
+                    info!(sequence, duplicate = ack.duplicate, "report acknowledged");
+                    forget(spool, sequence);
+                    done.acknowledged += 1;
+                    continue;
+                }
+                Err(e) => e,
+            };
+            let Some(code) = reject_code(&e) else {
+                // Transport failure: the stream is unusable.
+                *session = None;
+                return Err(e.into());
+            };
+            match RejectAction::for_code(code) {
+                RejectAction::Drop => {
+                    warn!(sequence, reason = %e, "collector refused the report for good; dropped from the spool");
+                    forget(spool, sequence);
+                    done.refused.push(e);
+                }
+                RejectAction::Reenroll => {
+                    // The collector lost or revoked our enrollment: enroll again (the same key)
+                    // and resend, once per delivery.
+                    let _ = self.state.forget_enrollment();
+                    *session = None;
+                    if reenrolled || self.cfg.enroll_secret.is_none() {
+                        return Err(e.into());
+                    }
+                    warn!(error = %e, "collector does not know this agent; enrolling again");
+                    reenrolled = true;
+                }
+                RejectAction::Retry => return Err(e.into()),
+            }
+        }
+        Ok(done)
+    }
+
     /// What was heard since start; with `--once` on the live root, the kernel's neighbour
     /// tables (there is no time to listen).
     fn add_neighbors(&self, inventory: &mut census_inventory::Inventory) {
@@ -110,10 +200,46 @@ impl Agent {
     }
 }
 
-/// Runs the agent until `shutdown` completes (or after one acknowledged report with `once`).
+/// Removes `sequence` from the spool; a file that cannot be removed is only a warning (it is
+/// sent again after a restart, and the collector acknowledges it as a duplicate).
+fn forget(spool: &mut Spool, sequence: u64) {
+    if let Err(e) = spool.remove(sequence) {
+        warn!(sequence, error = %e, "cannot remove the spooled report");
+    }
+}
+
+fn reject_code(e: &ClientError) -> Option<v1::RejectCode> {
+    match e {
+        ClientError::Rejected { code, .. } => Some(*code),
+        _ => None,
+    }
+}
+
+/// The collector's `retry_after_seconds`, when a refusal asks for a specific wait.
+fn retry_after(e: &RunError) -> Option<Duration> {
+    match e {
+        RunError::Client(ClientError::Rejected { retry_after_seconds, .. }) if *retry_after_seconds > 0 => {
+            Some(Duration::from_secs(u64::from(*retry_after_seconds)))
+        }
+        _ => None,
+    }
+}
+
+fn sequence_of(signed: &v1::SignedReport) -> u64 {
+    use prost::Message;
+    v1::Report::decode(signed.report.as_slice()).map(|r| r.sequence).unwrap_or_default()
+}
+
+/// Runs the agent until `shutdown` completes. With `once`: collect one report, deliver the
+/// whole spool and return; an error when anything was not delivered (the spool keeps it for
+/// the next run) or was refused.
 pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     // Check every argument before touching the state directory.
-    let target = CollectorTarget::new(&cfg.collector, &cfg.ca)?;
+    let target = if cfg.allow_plaintext {
+        CollectorTarget::plaintext_loopback(&cfg.collector)?
+    } else {
+        CollectorTarget::new(&cfg.collector, &cfg.ca)?
+    };
     let host = Host::open(&cfg.root)?;
     let state_dir = match &cfg.state_dir {
         Some(d) => d.clone(),
@@ -122,61 +248,87 @@ pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()>) -> Result<(
     let state = StateDir::open(&state_dir)?;
     let key = state.load_or_create_key()?;
     info!(agent_id = key.agent_id(), state_dir = %state_dir.display(), root = %host.root().display(), "agent starting");
+    let (mut spool, warnings) = Spool::open(&state.path().join(spool::DIR_NAME), cfg.spool_limits)?;
+    for w in warnings {
+        warn!("{w}");
+    }
+    info!(reports = spool.len(), bytes = spool.bytes(), dir = %spool.dir().display(), "spool loaded");
     let listener = (cfg.listen && !cfg.once && host.is_live()).then(|| {
         crate::neighbors::Listener::start(Path::new(census_discovery::oui::DEFAULT_PATH), cfg.neighbor_limits)
     });
     let agent = Agent { cfg, target, host, state, key, listener };
+    let mut session: Option<Session> = None;
 
     if agent.cfg.once {
-        let mut session = agent.connect().await?;
-        let sequence = match agent.report(&mut session).await {
-            // The collector lost this agent (a new database behind the same CA): enroll again
-            // and resend, once.
-            Err(RunError::Client(e)) if e.is_unknown_agent() && agent.cfg.enroll_secret.is_some() => {
-                warn!(error = %e, "collector does not know this agent; enrolling again");
-                session = agent.connect().await?;
-                agent.report(&mut session).await?
-            }
-            other => other?,
+        agent.collect_and_spool(&mut spool).await?;
+        let result = agent.deliver(&mut spool, &mut session).await;
+        if let Some(s) = session {
+            s.stream.close().await;
+        }
+        if !spool.is_empty() {
+            warn!(reports = spool.len(), "reports not delivered; the spool keeps them for the next run");
+        }
+        let done = result?;
+        debug!(acknowledged = done.acknowledged, "spool delivered");
+        return match done.refused.into_iter().next_back() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
         };
-        info!(sequence, "report acknowledged");
-        session.stream.close().await;
-        return Ok(());
     }
 
     tokio::pin!(shutdown);
     let mut backoff = BACKOFF_START;
-    let mut session: Option<Session> = None;
+    let mut next_collect = Instant::now();
+    // Reports an earlier run left are delivered before the first collection.
+    let mut next_delivery = (!spool.is_empty()).then(Instant::now);
     loop {
-        let wait = match cycle(&agent, &mut session).await {
-            Ok(sequence) => {
-                info!(sequence, "report acknowledged");
-                backoff = BACKOFF_START;
-                with_jitter(agent.cfg.interval)
+        if next_delivery.is_some_and(|t| t <= Instant::now()) {
+            let result = tokio::select! {
+                _ = &mut shutdown => break,
+                r = agent.deliver(&mut spool, &mut session) => r,
+            };
+            match result {
+                Ok(_) => {
+                    backoff = BACKOFF_START;
+                    next_delivery = None;
+                }
+                Err(e) => {
+                    let wait = retry_after(&e).unwrap_or_else(|| {
+                        let wait = with_jitter(backoff);
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                        wait
+                    });
+                    warn!(error = %e, retry_in = ?wait, spooled = spool.len(), "report not delivered");
+                    next_delivery = Some(Instant::now() + wait);
+                }
             }
-            Err(e) => {
-                warn!(error = %e, retry_in = ?backoff, "report not delivered");
-                session = None;
-                let wait = with_jitter(backoff);
-                backoff = (backoff * 2).min(BACKOFF_MAX);
-                wait
+            continue;
+        }
+        if next_collect <= Instant::now() {
+            // New inventories follow the interval, whatever the delivery's backoff.
+            let result = tokio::select! {
+                _ = &mut shutdown => break,
+                r = agent.collect_and_spool(&mut spool) => r,
+            };
+            if let Err(e) = result {
+                warn!(error = %e, "report not collected");
             }
-        };
+            next_collect = Instant::now() + with_jitter(agent.cfg.interval);
+            // Deliver at once, unless a backoff is running.
+            next_delivery.get_or_insert_with(Instant::now);
+            continue;
+        }
+        let wake = next_delivery.map_or(next_collect, |d| d.min(next_collect));
         tokio::select! {
-            _ = &mut shutdown => {
-                info!("shutting down");
-                return Ok(());
-            }
-            _ = tokio::time::sleep(wait) => {}
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep_until(wake) => {}
         }
     }
-}
-
-async fn cycle(agent: &Agent, session: &mut Option<Session>) -> Result<u64, RunError> {
-    if session.is_none() {
-        *session = Some(agent.connect().await?);
+    info!(spooled = spool.len(), "shutting down");
+    if let Some(s) = session {
+        s.stream.close().await;
     }
-    agent.report(session.as_mut().expect("session just set")).await
+    Ok(())
 }
 
 /// `d` plus up to 10% random jitter, so a fleet restarted together does not report in lockstep.
@@ -186,6 +338,25 @@ fn with_jitter(d: Duration) -> Duration {
     let r = ring::rand::SystemRandom::new().fill(&mut b).map(|_| u32::from_le_bytes(b)).unwrap_or(0);
     let max = d.as_millis() as u64 / 10;
     d + Duration::from_millis(if max == 0 { 0 } else { u64::from(r) % max })
+}
+
+/// Parses `--interval`: a bare number is seconds (`3600`); otherwise a duration such as `30s`,
+/// `500ms`, `15m`, `1h`, `1h 30m` or `2d` (humantime's units).
+/// Between [`MIN_INTERVAL`] and [`MAX_INTERVAL`].
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < MIN_INTERVAL || d > MAX_INTERVAL {
+        return Err(format!("{s:?} is outside 100ms..7d"));
+    }
+    Ok(d)
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let text = s.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map(Duration::from_secs).map_err(|_| format!("{s:?} is too large"));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("{s:?} is not a duration (e.g. 3600, 30s, 500ms, 1h): {e}"))
 }
 
 #[cfg(test)]
@@ -199,5 +370,34 @@ mod tests {
             assert!(d >= Duration::from_secs(100) && d < Duration::from_secs(110), "{d:?}");
         }
         assert_eq!(with_jitter(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn intervals_are_seconds_or_durations_within_bounds() {
+        let secs = Duration::from_secs;
+        assert_eq!(parse_interval("3600"), Ok(secs(3600)));
+        assert_eq!(parse_interval("1"), Ok(secs(1)));
+        assert_eq!(parse_interval("30s"), Ok(secs(30)));
+        assert_eq!(parse_interval("1h"), Ok(secs(3600)));
+        assert_eq!(parse_interval("1h 30m"), Ok(secs(5400)));
+        assert_eq!(parse_interval("1h30m"), Ok(secs(5400)));
+        assert_eq!(parse_interval("2 days"), Ok(secs(172_800)));
+        assert_eq!(parse_interval("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_interval("100ms"), Ok(MIN_INTERVAL));
+        assert_eq!(parse_interval("7d"), Ok(MAX_INTERVAL));
+        assert_eq!(parse_interval("1.5h"), Ok(secs(5400)));
+        for bad in ["0", "99ms", "8d", "", "h", "10 parsecs", "-1", "1h x", "99999999999999999999h"] {
+            assert!(parse_interval(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_with_retry_after_sets_the_wait() {
+        let rejected = |code, retry_after_seconds| {
+            RunError::Client(ClientError::Rejected { sequence: 3, code, message: "m".into(), retry_after_seconds })
+        };
+        assert_eq!(retry_after(&rejected(v1::RejectCode::RateLimited, 7)), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(&rejected(v1::RejectCode::RateLimited, 0)), None);
+        assert_eq!(retry_after(&RunError::Collect), None);
     }
 }

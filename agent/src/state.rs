@@ -38,6 +38,9 @@ pub struct Enrollment {
     pub collector_ca_sha256: String,
     /// The URL used at enrollment (for people reading the file).
     pub collector_url: String,
+    /// The TLS client certificate the collector issued for this agent's key (PEM).
+    #[serde(default)]
+    pub client_certificate_pem: String,
 }
 
 pub struct StateDir {
@@ -173,8 +176,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = StateDir::open(dir.path()).unwrap();
         assert_eq!(s.enrollment().unwrap(), None);
-        let e =
-            Enrollment { agent_id: "ab".into(), collector_ca_sha256: "00".into(), collector_url: "https://c:1".into() };
+        let e = Enrollment {
+            agent_id: "ab".into(),
+            collector_ca_sha256: "00".into(),
+            collector_url: "https://c:1".into(),
+            client_certificate_pem: String::new(),
+        };
         s.save_enrollment(&e).unwrap();
         assert_eq!(s.enrollment().unwrap(), Some(e));
         s.forget_enrollment().unwrap();
