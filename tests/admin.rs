@@ -193,6 +193,7 @@ fn enroll_secrets_rotate_and_a_revoked_one_enrolls_nobody() {
     let agents_before = json(&collector, &["agents", "list"]).as_array().unwrap().len();
     let out = fresh_agent(&collector, &doomed_secret);
     assert!(!out.status.success(), "enrolled with a revoked secret");
+    assert!(stderr(&out).contains("enrollment refused: enroll secret \"doomed\" was revoked"), "{}", stderr(&out));
     assert_eq!(collector.hosts_json().len(), hosts_before);
     assert_eq!(json(&collector, &["agents", "list"]).as_array().unwrap().len(), agents_before);
     let list = json(&collector, &["enroll-secrets", "list"]);
@@ -286,6 +287,7 @@ fn agents_are_listed_with_their_progress_and_revoked() {
     // A revoked agent's reports are refused: nothing more is applied.
     let out = collector.agent_once(state.path(), &fixture_root(), "");
     assert!(!out.status.success(), "a revoked agent's report was accepted");
+    assert!(stderr(&out).contains(&format!("rejected: agent revoked: agent {id} was revoked")), "{}", stderr(&out));
     assert_eq!(json(&collector, &["agents", "list"])[0]["last_sequence"], 1);
 }
 

@@ -412,3 +412,41 @@ async fn mutual_tls_refuses_missing_foreign_and_other_agents_certificates() {
     // And a collector target built by the agent library accepts the same CA.
     CollectorTarget::new(&collector.url, Path::new(&collector.ca())).unwrap();
 }
+
+#[test]
+fn exhausted_and_expired_enroll_secrets_enrol_nobody() {
+    let collector = Collector::start();
+    let create = |args: &[&str]| {
+        let out = collector.census(&[&["enroll-secrets", "create"][..], args].concat());
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let once = create(&["--label", "once", "--max-uses", "1"]);
+    let brief = create(&["--label", "brief", "--expires", "1s"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let agent = |name: &str, secret: &str| collector.agent_once(&tmp.path().join(name), &fixture_root(), secret);
+
+    let out = agent("first", &once);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = agent("second", &once);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("enrollment refused: enroll secret \"once\" is used up (1 of 1 enrollments)"),
+        "{}",
+        stderr(&out)
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = agent("third", &brief);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("enrollment refused: enroll secret \"brief\" expired at "), "{}", stderr(&out));
+
+    assert_eq!(collector.hosts_json().len(), 1, "only the first agent was stored");
+    let out = collector.census(&["enroll-secrets", "list", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let state = |label: &str| {
+        let s = list.as_array().unwrap().iter().find(|s| s["label"] == label).unwrap();
+        (s["state"].as_str().unwrap().to_string(), s["uses"].as_u64().unwrap())
+    };
+    assert_eq!(state("once"), ("exhausted".to_string(), 1));
+    assert_eq!(state("brief"), ("expired".to_string(), 0));
+}
