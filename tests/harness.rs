@@ -165,6 +165,22 @@ impl Collector {
         serde_json::from_slice(&out.stdout).expect("census hosts prints JSON")
     }
 
+    /// An enrollment of `key` as `hostname` with this collector's initial enroll secret and the
+    /// key's proof of possession.
+    pub fn enroll_request(
+        &self,
+        key: &census_proto::signing::AgentKey,
+        hostname: &str,
+    ) -> census_proto::v1::EnrollRequest {
+        census_proto::v1::EnrollRequest {
+            enroll_secret: self.file("enroll-secret"),
+            public_key: key.public_key().to_vec(),
+            hostname: hostname.into(),
+            agent_version: "test".into(),
+            proof: key.enrollment_proof(hostname),
+        }
+    }
+
     /// Runs `census-agent run --once` against this collector.
     pub fn agent_once(&self, state_dir: &Path, root: &Path, secret: &str) -> Output {
         run(

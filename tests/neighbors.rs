@@ -9,7 +9,7 @@ use census_agent::host::Host;
 use census_e2e::{Collector, fixture_root, stderr};
 use census_inventory::{Neighbor, NeighborAttribute};
 use census_proto::signing::AgentKey;
-use census_proto::v1::{EnrollRequest, Report, report::Body};
+use census_proto::v1::{Report, report::Body};
 
 fn printer(ip: &str, protocol: &str, seen: i64) -> Neighbor {
     Neighbor {
@@ -30,15 +30,7 @@ fn printer(ip: &str, protocol: &str, seen: i64) -> Neighbor {
 async fn report_as(collector: &Collector, hostname: &str, neighbors: Vec<Neighbor>) {
     let mut grpc = client::connect(&collector.url, Path::new(&collector.ca())).await.unwrap();
     let key = AgentKey::generate().unwrap();
-    grpc.enroll(EnrollRequest {
-        enroll_secret: collector.file("enroll-secret"),
-        public_key: key.public_key().to_vec(),
-        hostname: hostname.into(),
-        agent_version: "test".into(),
-        proof: key.enrollment_proof(hostname),
-    })
-    .await
-    .expect("enrollment");
+    grpc.enroll(collector.enroll_request(&key, hostname)).await.expect("enrollment");
     let mut inventory = census_agent::sources::collect(&Host::open(&fixture_root()).unwrap());
     inventory.os.hostname = hostname.into();
     inventory.neighbors = neighbors;

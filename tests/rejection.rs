@@ -7,7 +7,7 @@ use census_agent::client::{self, ClientError, ReportStream};
 use census_agent::host::Host;
 use census_e2e::{Collector, fixture_root};
 use census_proto::signing::AgentKey;
-use census_proto::v1::{EnrollRequest, RejectCode, Report, report::Body};
+use census_proto::v1::{RejectCode, Report, report::Body};
 
 fn full_report(agent_id: &str, sequence: u64) -> Report {
     let inventory = census_agent::sources::collect(&Host::open(&fixture_root()).unwrap());
@@ -32,15 +32,7 @@ async fn tampered_and_wrong_key_reports_store_nothing() {
     let collector = Collector::start();
     let mut grpc = client::connect(&collector.url, Path::new(&collector.ca())).await.unwrap();
     let key = AgentKey::generate().unwrap();
-    grpc.enroll(EnrollRequest {
-        enroll_secret: collector.file("enroll-secret"),
-        public_key: key.public_key().to_vec(),
-        hostname: "web-01".into(),
-        agent_version: "test".into(),
-        proof: key.enrollment_proof("web-01"),
-    })
-    .await
-    .expect("enrollment with the real secret");
+    grpc.enroll(collector.enroll_request(&key, "web-01")).await.expect("enrollment with the real secret");
     let mut stream = ReportStream::open(&mut grpc).await.unwrap();
 
     // One flipped byte anywhere in the report: bad signature.

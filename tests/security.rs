@@ -48,16 +48,13 @@ fn report(agent_id: &str, sequence: u64, inv: &Inventory) -> Report {
 }
 
 async fn enroll(grpc: &mut AgentServiceClient<Channel>, collector: &Collector, key: &AgentKey) -> EnrollResponse {
-    grpc.enroll(EnrollRequest {
-        enroll_secret: collector.file("enroll-secret"),
-        public_key: key.public_key().to_vec(),
-        hostname: "web-01".into(),
-        agent_version: "test".into(),
-        proof: key.enrollment_proof("web-01"),
-    })
-    .await
-    .expect("enrollment with the real secret")
-    .into_inner()
+    grpc.enroll(collector.enroll_request(key, "web-01")).await.expect("enrollment with the real secret").into_inner()
+}
+
+/// Asserts a run failed and said `text` on stderr.
+fn fails_saying(out: &std::process::Output, text: &str) {
+    assert!(!out.status.success(), "expected failure");
+    assert!(stderr(out).contains(text), "{:?} not in:\n{}", text, stderr(out));
 }
 
 /// The reject code and message of a refused report.
@@ -82,16 +79,8 @@ async fn replays_reused_sequences_bad_times_and_malformed_reports_store_nothing(
     // leaked enroll secret cannot be used to re-enrol (and so disturb) somebody else's agent.
     let intruder = AgentKey::generate().unwrap();
     for proof in [Vec::new(), intruder.enrollment_proof("web-01"), key.enrollment_proof("other-name")] {
-        let status = grpc
-            .enroll(EnrollRequest {
-                enroll_secret: collector.file("enroll-secret"),
-                public_key: key.public_key().to_vec(),
-                hostname: "web-01".into(),
-                agent_version: "test".into(),
-                proof,
-            })
-            .await
-            .unwrap_err();
+        let status =
+            grpc.enroll(EnrollRequest { proof, ..collector.enroll_request(&key, "web-01") }).await.unwrap_err();
         assert_eq!(
             (status.code(), status.message()),
             (tonic::Code::InvalidArgument, "enrollment proof does not verify with the public key")
@@ -201,26 +190,11 @@ async fn limits_refuse_oversize_reports_floods_and_enrollment_storms() {
     // Enrollment: the burst is 2 per source address; the first enrolment above used one.
     let other = AgentKey::generate().unwrap();
     let wrong = grpc
-        .enroll(EnrollRequest {
-            enroll_secret: "wrong".into(),
-            public_key: other.public_key().to_vec(),
-            hostname: "db-01".into(),
-            agent_version: "test".into(),
-            proof: other.enrollment_proof("db-01"),
-        })
+        .enroll(EnrollRequest { enroll_secret: "wrong".into(), ..collector.enroll_request(&other, "db-01") })
         .await
         .unwrap_err();
     assert_eq!((wrong.code(), wrong.message()), (tonic::Code::Unauthenticated, "enroll secret is not valid"));
-    let storm = grpc
-        .enroll(EnrollRequest {
-            enroll_secret: collector.file("enroll-secret"),
-            public_key: other.public_key().to_vec(),
-            hostname: "db-01".into(),
-            agent_version: "test".into(),
-            proof: other.enrollment_proof("db-01"),
-        })
-        .await
-        .unwrap_err();
+    let storm = grpc.enroll(collector.enroll_request(&other, "db-01")).await.unwrap_err();
     assert_eq!(storm.code(), tonic::Code::ResourceExhausted);
     assert!(
         storm.message().starts_with("too many enrollment attempts from 127.0.0.1: retry in "),
@@ -252,13 +226,7 @@ fn plaintext_is_refused() {
         "--root",
         &root,
     ];
-    let out = run("census-agent", &args, &[]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("must start with https:// (plaintext only with --allow-plaintext"),
-        "{}",
-        stderr(&out)
-    );
+    fails_saying(&run("census-agent", &args, &[]), "must start with https:// (plaintext only with --allow-plaintext");
     // A plaintext HTTP request to the TLS port gets no HTTP answer: the handshake fails.
     let mut tcp = std::net::TcpStream::connect(collector.listen_addr()).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -279,12 +247,7 @@ fn plaintext_is_refused() {
         ],
         &[],
     );
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("plaintext is allowed only on a loopback address, for development; 0.0.0.0:0 is not one"),
-        "{}",
-        stderr(&out)
-    );
+    fails_saying(&out, "plaintext is allowed only on a loopback address, for development; 0.0.0.0:0 is not one");
     assert!(collector.hosts_json().is_empty());
 
     // Development mode: a plaintext collector on loopback, and an agent told so explicitly.
@@ -322,12 +285,9 @@ fn plaintext_is_refused() {
         "--state-dir",
         &state,
     ];
-    let out = run("census-agent", &args, &[]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("plaintext is allowed only to a loopback address, for development; 192.0.2.1 is not one"),
-        "{}",
-        stderr(&out)
+    fails_saying(
+        &run("census-agent", &args, &[]),
+        "plaintext is allowed only to a loopback address, for development; 192.0.2.1 is not one",
     );
 }
 
@@ -428,17 +388,9 @@ fn exhausted_and_expired_enroll_secrets_enrol_nobody() {
 
     let out = agent("first", &once);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = agent("second", &once);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("enrollment refused: enroll secret \"once\" is used up (1 of 1 enrollments)"),
-        "{}",
-        stderr(&out)
-    );
+    fails_saying(&agent("second", &once), "enrollment refused: enroll secret \"once\" is used up (1 of 1 enrollments)");
     std::thread::sleep(Duration::from_millis(1500));
-    let out = agent("third", &brief);
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("enrollment refused: enroll secret \"brief\" expired at "), "{}", stderr(&out));
+    fails_saying(&agent("third", &brief), "enrollment refused: enroll secret \"brief\" expired at ");
 
     assert_eq!(collector.hosts_json().len(), 1, "only the first agent was stored");
     let out = collector.census(&["enroll-secrets", "list", "--format", "json"]);

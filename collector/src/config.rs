@@ -26,7 +26,6 @@ pub struct CollectorConfig {
     pub limits: Limits,
 }
 
-
 /// Every limit the collector enforces. When one fires it is counted in
 /// `census_limit_hits_total{limit=...}` and the client gets an error naming it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

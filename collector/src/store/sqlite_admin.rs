@@ -473,7 +473,7 @@ mod tests {
     }
 
     fn token(name: &str, role: Role) -> NewToken {
-        NewToken { name: name.into(), role, token_sha256: sha256(&format!("text of {name}")), expires_at: None }
+        NewToken { name: name.into(), role, token_sha256: sha256(format!("text of {name}")), expires_at: None }
     }
 
     #[tokio::test]
