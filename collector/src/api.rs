@@ -718,6 +718,8 @@ pub fn router(store: Arc<dyn Store>, metrics_registry: Arc<Metrics>) -> axum::Ro
         .route("/api/v1/neighbors", get(neighbors))
         .route("/api/v1/agents", get(list_agents))
         .route("/api/v1/agents/{id}/reports", get(agent_reports))
+        .merge(crate::api_fleet::reader_routes())
+        .merge(crate::api_history::reader_routes())
         .with_state(store.clone())
         .merge(axum::Router::new().route("/metrics", get(metrics)).with_state(metrics_registry))
         .layer(middleware::from_fn_with_state(auth(Role::Reader), authenticate));
@@ -728,6 +730,8 @@ pub fn router(store: Arc<dyn Store>, metrics_registry: Arc<Metrics>) -> axum::Ro
         .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/agents/{id}/revoke", post(revoke_agent))
         .route("/api/v1/audit", get(audit_log))
+        .merge(crate::api_fleet::admin_routes())
+        .merge(crate::api_history::admin_routes())
         .with_state(store.clone())
         .layer(middleware::from_fn_with_state(auth(Role::Admin), authenticate));
     axum::Router::new().route("/healthz", get(|| async { "ok\n" })).merge(reader).merge(admin)

@@ -10,6 +10,8 @@
 //! - [`tls`], [`datadir`]: first-run CA, secrets and the data directory.
 
 pub mod api;
+pub mod api_fleet;
+pub mod api_history;
 pub mod cli;
 pub mod config;
 pub mod datadir;

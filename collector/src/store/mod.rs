@@ -7,6 +7,8 @@ use census_inventory::Inventory;
 use serde::Serialize;
 
 pub mod admin;
+pub mod fleet;
+pub mod history;
 pub mod sqlite;
 mod sqlite_admin;
 #[cfg(test)]
@@ -204,7 +206,7 @@ pub enum HostLookup {
 }
 
 #[async_trait::async_trait]
-pub trait Store: admin::AdminStore + Send + Sync + 'static {
+pub trait Store: admin::AdminStore + fleet::FleetStore + history::HistoryStore + Send + Sync + 'static {
     /// Records an agent and its key, given a valid enroll secret (known, not revoked, not
     /// expired, not used up), whose use count it increments, in one transaction. Enrolling the
     /// same id with the same key again updates the host name, version and client certificate and

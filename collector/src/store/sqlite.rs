@@ -20,6 +20,9 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("../../migrations/sqlite/0002_package_fields.sql")),
     (3, include_str!("../../migrations/sqlite/0003_neighbors.sql")),
     (4, include_str!("../../migrations/sqlite/0004_security.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_deltas.sql")),
+    (6, include_str!("../../migrations/sqlite/0006_history.sql")),
+    (7, include_str!("../../migrations/sqlite/0007_assets.sql")),
 ];
 
 #[derive(Clone)]
@@ -275,7 +278,11 @@ impl Store for SqliteStore {
                 .map_err(db)?;
             }
             if let (Some(inv), Some(doc)) = (&report.inventory, &document) {
+                // The state this report replaces, for the history and the asset links.
+                let previous = previous_inventory(&tx, &report.agent_id).map_err(db)?;
                 store_inventory(&tx, &report, inv, doc).map_err(db)?;
+                super::history::record(&tx, &report, previous.as_ref(), inv).map_err(db)?;
+                super::fleet::link(&tx, &report, inv).map_err(db)?;
             }
             tx.commit().map_err(db)?;
             Ok(Applied::Stored)
@@ -409,6 +416,17 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// The agent's latest stored inventory, if it sent one.
+fn previous_inventory(tx: &rusqlite::Transaction<'_>, agent_id: &str) -> rusqlite::Result<Option<Inventory>> {
+    let doc: Option<String> =
+        tx.query_row("SELECT inventory FROM hosts WHERE agent_id = ?1", [agent_id], |r| r.get(0)).optional()?;
+    doc.map(|d| {
+        serde_json::from_str(&d)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    })
+    .transpose()
 }
 
 fn store_inventory(
