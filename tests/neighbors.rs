@@ -131,7 +131,13 @@ fn a_running_agent_reports_the_neighbours_it_hears() {
             .status();
         let out = collector.census(&["neighbors", "--format", "json"]);
         let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let hit = rows.as_array().and_then(|r| r.iter().find(|n| n["mac"] == "02:ce:00:00:00:02").cloned());
+        // The peer may be heard first by its IPv6 neighbour discovery, with no IPv4 yet: wait
+        // for the report that carries its ARP.
+        let hit = rows.as_array().and_then(|r| {
+            r.iter()
+                .find(|n| n["mac"] == "02:ce:00:00:00:02" && n["ipv4"] == serde_json::json!(["192.0.2.77"]))
+                .cloned()
+        });
         if hit.is_some() || std::time::Instant::now() > deadline {
             break hit;
         }
@@ -139,7 +145,7 @@ fn a_running_agent_reports_the_neighbours_it_hears() {
     };
     let _ = agent.kill();
     let _ = agent.wait();
-    let n = found.expect("the peer's MAC reached the collector within 30 s");
+    let n = found.expect("the peer's MAC and address reached the collector within 30 s");
     assert_eq!(n["ipv4"], serde_json::json!(["192.0.2.77"]));
     let protocols = n["protocols"].as_array().unwrap();
     assert!(protocols.contains(&serde_json::json!("arp")), "{protocols:?}");
