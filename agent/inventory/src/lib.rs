@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod changes;
+pub mod delta;
 pub mod text;
 pub mod version;
 
