@@ -253,12 +253,18 @@ pub async fn open_session(
 
 /// Builds and signs the next full report, reserving its sequence number in the state dir.
 pub fn sign_full_report(state: &StateDir, key: &AgentKey, inventory: &Inventory) -> Result<SignedReport, StateError> {
+    sign_report(state, key, v1::report::Body::Full(inventory.into()))
+}
+
+/// Builds and signs the next report with `body` (full, delta or heartbeat), reserving its
+/// sequence number in the state dir.
+pub fn sign_report(state: &StateDir, key: &AgentKey, body: v1::report::Body) -> Result<SignedReport, StateError> {
     let report = Report {
         agent_id: key.agent_id(),
         sequence: state.next_sequence()?,
         collected_at: Some(prost_types::Timestamp::from(SystemTime::now())),
         agent_version: env!("CARGO_PKG_VERSION").to_string(),
-        body: Some(v1::report::Body::Full(inventory.into())),
+        body: Some(body),
     };
     Ok(key.sign(&report))
 }
@@ -267,13 +273,20 @@ pub fn sign_full_report(state: &StateDir, key: &AgentKey, inventory: &Inventory)
 pub struct ReportStream {
     tx: mpsc::Sender<SignedReport>,
     responses: tonic::Streaming<CollectorMessage>,
+    /// The collector sent `SendFull` (read with [`ReportStream::take_full_requested`]).
+    full_requested: bool,
 }
 
 impl ReportStream {
     pub async fn open(client: &mut AgentServiceClient<Channel>) -> Result<Self, ClientError> {
         let (tx, rx) = mpsc::channel(4);
         let responses = client.stream(ReceiverStream::new(rx)).await.map_err(|s| ClientError::Rpc(status_text(&s)))?;
-        Ok(Self { tx, responses: responses.into_inner() })
+        Ok(Self { tx, responses: responses.into_inner(), full_requested: false })
+    }
+
+    /// Whether the collector asked for a full inventory since the last call.
+    pub fn take_full_requested(&mut self) -> bool {
+        std::mem::take(&mut self.full_requested)
     }
 
     /// Sends `report` and waits for the collector's answer to its sequence.
@@ -285,6 +298,7 @@ impl ReportStream {
                 let msg = msg.map_err(|s| ClientError::Rpc(status_text(&s)))?;
                 match msg.kind {
                     Some(Kind::Ack(ack)) if ack.sequence == sequence => return Ok(ack),
+                    Some(Kind::SendFull(_)) => self.full_requested = true,
                     Some(Kind::Reject(r)) if r.sequence == sequence || r.sequence == 0 => {
                         let code = v1::RejectCode::try_from(r.code).unwrap_or(v1::RejectCode::Unspecified);
                         return Err(ClientError::Rejected {
@@ -306,7 +320,7 @@ impl ReportStream {
 impl ReportStream {
     /// Ends the stream cleanly: no more reports, then wait briefly for the collector to close.
     pub async fn close(self) {
-        let ReportStream { tx, mut responses } = self;
+        let ReportStream { tx, mut responses, .. } = self;
         drop(tx);
         let drain = async { while let Some(Ok(_)) = responses.next().await {} };
         let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
@@ -332,6 +346,7 @@ fn reject_code_text(code: v1::RejectCode) -> &'static str {
         C::RateLimited => "rate limited",
         C::SequenceReused => "sequence reused",
         C::ClientCertificate => "client certificate",
+        C::BaseMismatch => "delta base mismatch",
         C::Unspecified => "rejected",
     }
 }
@@ -345,6 +360,9 @@ pub enum RejectAction {
     Reenroll,
     /// Keep the report and try again later.
     Retry,
+    /// A delta the collector cannot apply to its copy: drop it (and the deltas chained on it)
+    /// and send a full inventory.
+    SendFull,
 }
 
 impl RejectAction {
@@ -359,6 +377,7 @@ impl RejectAction {
             | C::LimitExceeded
             | C::SequenceReused => RejectAction::Drop,
             C::UnknownAgent => RejectAction::Reenroll,
+            C::BaseMismatch => RejectAction::SendFull,
             // Revoked: an admin may restore the agent by re-enrolling it; its reports are kept
             // (bounded by the spool) rather than thrown away.
             C::Revoked | C::RateLimited | C::ClientCertificate | C::Unspecified => RejectAction::Retry,

@@ -90,6 +90,12 @@ enum Command {
         /// on every up interface when it may (CAP_NET_RAW) and the root is /.
         #[arg(long)]
         no_listen: bool,
+        /// Send a full inventory at least this often (a duration such as 24h or 7d, or a bare
+        /// number of seconds; 0 sends every report in full). In between, reports carry only
+        /// what changed since the last one (a delta), or are a small heartbeat when nothing
+        /// did. A full inventory is also sent on first contact and when the collector asks.
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = run::parse_full_every)]
+        full_every: Duration,
         #[command(flatten)]
         limits: TableLimits,
         #[command(flatten)]
@@ -164,6 +170,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
             root,
             once,
             no_listen,
+            full_every,
             limits,
             spool,
         } => {
@@ -182,6 +189,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
                     max_reports: spool.spool_max_reports as usize,
                     max_bytes: spool.spool_max_bytes,
                 },
+                full_every,
             };
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             rt.block_on(run::run(cfg, census_cmd::shutdown_signal()))?;

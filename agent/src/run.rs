@@ -1,5 +1,14 @@
-//! The agent loop: enroll once, then every interval (with jitter) collect a full inventory,
-//! sign it, put it in the on-disk spool and deliver the spool, oldest first.
+//! The agent loop: enroll once, then every interval (with jitter) collect an inventory, make
+//! it a report, sign it, put it in the on-disk spool and deliver the spool, oldest first.
+//!
+//! Which report: a full inventory when the agent has no base (first contact, or the base was
+//! dropped because the collector asked for a full one or a report it built on was lost), or
+//! when `--full-every` has passed since the last full one; otherwise the delta against the base
+//! (the last inventory spooled, kept in the state dir), or a heartbeat when nothing changed.
+//! Deltas chain in spool order: each names the state hash of the one before, which the spool
+//! delivers in order and the collector applies exactly once. When the collector's state is not
+//! a delta's base (`BASE_MISMATCH`, or a `SendFull` message), the agent drops the deltas that
+//! cannot apply, forgets its base and sends a full inventory at once.
 //!
 //! A report leaves the spool only when the collector acknowledged it (after its store
 //! committed) or refused it for good, so nothing is lost while the collector is away: delivery
@@ -17,7 +26,7 @@ use tracing::{debug, info, warn};
 
 use crate::client::{self, ClientError, CollectorTarget, RejectAction, ReportStream};
 use crate::host::{Host, HostError};
-use crate::spool::{self, Spool, SpoolError};
+use crate::spool::{self, ReportKind, Spool, SpoolError};
 use crate::state::{StateDir, StateError};
 
 #[derive(Debug, Clone)]
@@ -36,7 +45,12 @@ pub struct RunConfig {
     pub neighbor_limits: census_discovery::table::Limits,
     /// Bounds of the spool of unacknowledged reports.
     pub spool_limits: spool::Limits,
+    /// A full inventory at least this often (deltas and heartbeats in between); zero: always.
+    pub full_every: Duration,
 }
+
+/// The default `--full-every`.
+pub const DEFAULT_FULL_EVERY: Duration = Duration::from_secs(86_400);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -81,6 +95,9 @@ struct Delivered {
     acknowledged: usize,
     /// Reports the collector refused for good, dropped from the spool.
     refused: Vec<ClientError>,
+    /// The collector needs a full inventory (a delta's base mismatch, or `SendFull`): the base
+    /// is forgotten, and a report is to be collected now.
+    full_requested: bool,
 }
 
 impl Agent {
@@ -94,20 +111,56 @@ impl Agent {
         Ok(Session { stream: ReportStream::open(&mut client).await? })
     }
 
-    /// Collects an inventory (with its neighbours), signs it (which reserves its sequence
-    /// durably) and spools it. Returns the sequence.
+    /// Collects an inventory (with its neighbours), makes it a full, delta or heartbeat report,
+    /// signs it (which reserves its sequence durably) and spools it. Returns the sequence.
     async fn collect_and_spool(&self, spool: &mut Spool) -> Result<u64, RunError> {
         let host = self.host.clone();
         let mut inventory =
             tokio::task::spawn_blocking(move || crate::sources::collect(&host)).await.map_err(|_| RunError::Collect)?;
         self.add_neighbors(&mut inventory);
-        let signed = client::sign_full_report(&self.state, &self.key, &inventory)?;
+        let now = now_ms();
+        let base = self.state.base().unwrap_or_else(|e| {
+            warn!(error = %e, "delta base unreadable; sending a full inventory");
+            None
+        });
+        let (body, kind) = report_body(base.as_ref(), &inventory, self.full_due(now));
+        let signed = client::sign_report(&self.state, &self.key, body)?;
         let sequence = sequence_of(&signed);
         for w in spool.push(sequence, &signed) {
             warn!("{w}");
         }
-        debug!(sequence, spooled = spool.len(), "report spooled");
+        // The base moves once the report is spooled. A crash between the two leaves the old
+        // base: the next delta names a state the collector does not hold, is refused with
+        // BASE_MISMATCH, and a full inventory follows.
+        let saved = match kind {
+            ReportKind::Full => self.state.save_base(&inventory).and_then(|()| self.state.save_last_full_ms(now)),
+            ReportKind::Delta => self.state.save_base(&inventory),
+            ReportKind::Heartbeat => Ok(()),
+        };
+        if let Err(e) = saved {
+            warn!(error = %e, "delta base not saved; the next report is a full inventory");
+            self.forget_base();
+        }
+        // Coalescing removed a full or a delta the collector never got: the deltas after it
+        // cannot apply, so the next report is full (unless this one is).
+        if spool.take_needs_full() && kind != ReportKind::Full {
+            self.forget_base();
+        }
+        debug!(sequence, kind = ?kind, spooled = spool.len(), "report spooled");
         Ok(sequence)
+    }
+
+    /// Whether `--full-every` has passed since the last full inventory (or the clock went back).
+    fn full_due(&self, now: i64) -> bool {
+        let every = i64::try_from(self.cfg.full_every.as_millis()).unwrap_or(i64::MAX);
+        self.state.last_full_ms().is_none_or(|last| last > now || now.saturating_sub(last) >= every)
+    }
+
+    /// Drops the delta base: the next report is a full inventory.
+    fn forget_base(&self) {
+        if let Err(e) = self.state.forget_base() {
+            warn!(error = %e, "cannot remove the delta base");
+        }
     }
 
     /// Sends every spooled report, oldest first, each after the previous one's answer.
@@ -144,6 +197,11 @@ impl Agent {
                 r => r,
             };
             idle_session = false;
+            if session.as_mut().is_some_and(|s| s.stream.take_full_requested()) {
+                info!("the collector asked for a full inventory");
+                self.forget_base();
+                done.full_requested = true;
+            }
             let e = match result {
                 Ok(ack) => {
                     info!(sequence, duplicate = ack.duplicate, "report acknowledged");
@@ -161,8 +219,21 @@ impl Agent {
             match RejectAction::for_code(code) {
                 RejectAction::Drop => {
                     warn!(sequence, reason = %e, "collector refused the report for good; dropped from the spool");
+                    // The collector lacks the state a dropped full or delta made: deltas built
+                    // on it would be refused, so the next report is full.
+                    if spool.kind(sequence) != Some(ReportKind::Heartbeat) {
+                        self.forget_base();
+                    }
                     forget(spool, sequence);
                     done.refused.push(e);
+                }
+                RejectAction::SendFull => {
+                    let (dropped, full_follows) = spool.drop_chain(sequence);
+                    warn!(reason = %e, ?dropped, "the collector cannot apply this delta; dropped it and the deltas after it");
+                    if !full_follows {
+                        self.forget_base();
+                        done.full_requested = true;
+                    }
                 }
                 RejectAction::Reenroll => {
                     // The collector lost or revoked our enrollment: enroll again (the same key)
@@ -225,6 +296,34 @@ fn retry_after(e: &RunError) -> Option<Duration> {
     }
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The report for `inventory`: full when there is no base or one is due; else the delta from
+/// `base` (with both state hashes), or a heartbeat when nothing changed.
+fn report_body(
+    base: Option<&census_inventory::Inventory>,
+    inventory: &census_inventory::Inventory,
+    full_due: bool,
+) -> (v1::report::Body, ReportKind) {
+    use census_proto::convert::state_hash;
+    match base {
+        Some(base) if !full_due => {
+            let mut delta = census_inventory::delta::diff(base, inventory);
+            if delta.is_empty() {
+                return (v1::report::Body::Heartbeat(v1::Heartbeat {}), ReportKind::Heartbeat);
+            }
+            delta.base_sha256 = state_hash(base).to_vec();
+            delta.result_sha256 = state_hash(inventory).to_vec();
+            (v1::report::Body::Delta((&delta).into()), ReportKind::Delta)
+        }
+        _ => (v1::report::Body::Full(inventory.into()), ReportKind::Full),
+    }
+}
+
 fn sequence_of(signed: &v1::SignedReport) -> u64 {
     use prost::Message;
     v1::Report::decode(signed.report.as_slice()).map(|r| r.sequence).unwrap_or_default()
@@ -259,9 +358,26 @@ pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()>) -> Result<(
     let agent = Agent { cfg, target, host, state, key, listener };
     let mut session: Option<Session> = None;
 
+    if spool.take_needs_full() {
+        // Opening coalesced away a full or a delta (smaller bounds than the last run's).
+        agent.forget_base();
+    }
     if agent.cfg.once {
         agent.collect_and_spool(&mut spool).await?;
-        let result = agent.deliver(&mut spool, &mut session).await;
+        let mut result = agent.deliver(&mut spool, &mut session).await;
+        // The collector needs a full inventory: send it in this run (once).
+        if let Ok(first) = &mut result
+            && first.full_requested
+        {
+            agent.collect_and_spool(&mut spool).await?;
+            let refused = std::mem::take(&mut first.refused);
+            let acknowledged = first.acknowledged;
+            result = agent.deliver(&mut spool, &mut session).await.map(|mut second| {
+                second.refused.splice(0..0, refused);
+                second.acknowledged += acknowledged;
+                second
+            });
+        }
         if let Some(s) = session {
             s.stream.close().await;
         }
@@ -288,9 +404,12 @@ pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()>) -> Result<(
                 r = agent.deliver(&mut spool, &mut session) => r,
             };
             match result {
-                Ok(_) => {
+                Ok(done) => {
                     backoff = BACKOFF_START;
                     next_delivery = None;
+                    if done.full_requested {
+                        next_collect = Instant::now();
+                    }
                 }
                 Err(e) => {
                     let wait = retry_after(&e).unwrap_or_else(|| {
@@ -351,6 +470,16 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// Parses `--full-every`: like `--interval` (`24h`, `7d`, a bare number of seconds); `0` sends
+/// every report as a full inventory. At most a year.
+pub fn parse_full_every(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > Duration::from_secs(366 * 86_400) {
+        return Err(format!("{s:?} is longer than a year"));
+    }
+    Ok(d)
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let text = s.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
@@ -389,6 +518,68 @@ mod tests {
         for bad in ["0", "99ms", "8d", "", "h", "10 parsecs", "-1", "1h x", "99999999999999999999h"] {
             assert!(parse_interval(bad).is_err(), "{bad:?}");
         }
+    }
+
+    fn fixture_inventories() -> Vec<(String, census_inventory::Inventory)> {
+        let roots = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/roots");
+        let mut names: Vec<_> =
+            std::fs::read_dir(&roots).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let inv = crate::sources::collect(&Host::open(&roots.join(&name)).unwrap());
+                (name, inv)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn deltas_between_any_two_fixture_hosts_apply_to_the_same_state() {
+        use census_inventory::delta;
+        use census_proto::convert::state_hash;
+        let all = fixture_inventories();
+        assert!(all.len() >= 5, "{}", all.len());
+        for (a, old) in &all {
+            for (b, new) in &all {
+                let (body, kind) = report_body(Some(old), new, false);
+                if a == b {
+                    assert_eq!(kind, ReportKind::Heartbeat, "{a}");
+                    continue;
+                }
+                assert_eq!(kind, ReportKind::Delta, "{a}->{b}");
+                let v1::report::Body::Delta(wire) = body else { panic!("{a}->{b}: not a delta") };
+                let d = delta::InventoryDelta::from(wire);
+                assert_eq!(d.base_sha256, state_hash(old).to_vec());
+                let got = delta::apply(old, &d).unwrap_or_else(|e| panic!("{a}->{b}: {e}"));
+                assert_eq!(got, delta::canonical(new), "{a}->{b}");
+                assert_eq!(state_hash(&got).to_vec(), d.result_sha256, "{a}->{b}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_report_is_full_without_a_base_or_when_due_else_delta_or_heartbeat() {
+        let (_, inv) = fixture_inventories().into_iter().find(|(n, _)| n == "debian12").unwrap();
+        assert_eq!(report_body(None, &inv, false).1, ReportKind::Full);
+        assert_eq!(report_body(Some(&inv), &inv, true).1, ReportKind::Full);
+        assert_eq!(report_body(Some(&inv), &inv, false).1, ReportKind::Heartbeat);
+        let mut upgraded = inv.clone();
+        upgraded.software[0].version.push_str("+1");
+        let (body, kind) = report_body(Some(&inv), &upgraded, false);
+        assert_eq!(kind, ReportKind::Delta);
+        let v1::report::Body::Delta(d) = body else { panic!("not a delta") };
+        assert_eq!(d.software_upserts.len(), 1);
+        assert!(d.software_removed.is_empty() && d.os.is_none() && d.hardware.is_none());
+    }
+
+    #[test]
+    fn full_every_takes_durations_and_zero() {
+        assert_eq!(parse_full_every("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_full_every("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_full_every("90"), Ok(Duration::from_secs(90)));
+        assert!(parse_full_every("400d").is_err());
+        assert!(parse_full_every("soon").is_err());
     }
 
     #[test]

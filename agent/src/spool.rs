@@ -7,9 +7,17 @@
 //! the collector acknowledged it (after its store committed) or refused it for good.
 //!
 //! The spool is bounded by a count and a size ([`Limits`], by default 100 reports and 64 MiB).
-//! When a new report would exceed a bound, the oldest reports are coalesced into it: today every
-//! report is a full inventory, so the newest supersedes the older ones and they are removed.
-//! The report being added is never removed, even when it alone exceeds the size bound.
+//! When a new report would exceed a bound, the oldest reports are removed (coalesced). The
+//! report being added is never removed, even when it alone exceeds the size bound.
+//!
+//! Reports are full inventories, deltas and heartbeats. A delta applies only to the state the
+//! report before it left at the collector, so removing a full or a delta breaks the chain of
+//! the deltas after it. The rule kept here is the simplest correct one: when coalescing removes
+//! a full or a delta, [`Spool::take_needs_full`] says so and the agent makes its next report a
+//! full inventory. The deltas still spooled after the gap are refused by the collector with
+//! `BASE_MISMATCH` (their base hash is not its state: nothing wrong is ever stored), and the
+//! agent drops them ([`Spool::drop_chain`]) and sends a full inventory: self-healing either
+//! way.
 //!
 //! Only the sequences and sizes live in memory; a report is read back from its file to send it.
 
@@ -63,7 +71,32 @@ pub enum SpoolError {
 #[derive(Debug)]
 struct Entry {
     size: u64,
+    kind: ReportKind,
     in_memory: Option<SignedReport>,
+}
+
+/// What a spooled report carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Full,
+    Delta,
+    Heartbeat,
+}
+
+impl ReportKind {
+    /// The body of `report` (a report without a body counts as a heartbeat: it changes no state).
+    pub fn of(report: &Report) -> Self {
+        use census_proto::v1::report::Body;
+        match report.body {
+            Some(Body::Full(_)) => ReportKind::Full,
+            Some(Body::Delta(_)) => ReportKind::Delta,
+            Some(Body::Heartbeat(_)) | None => ReportKind::Heartbeat,
+        }
+    }
+
+    fn of_signed(signed: &SignedReport) -> Self {
+        Report::decode(signed.report.as_slice()).map(|r| Self::of(&r)).unwrap_or(ReportKind::Heartbeat)
+    }
 }
 
 #[derive(Debug)]
@@ -72,6 +105,8 @@ pub struct Spool {
     limits: Limits,
     entries: BTreeMap<u64, Entry>,
     bytes: u64,
+    /// Coalescing removed a full or a delta: the next report must be full.
+    needs_full: bool,
 }
 
 impl Spool {
@@ -92,7 +127,7 @@ impl Spool {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
         }
         let limits = Limits { max_reports: limits.max_reports.max(1), ..limits };
-        let mut spool = Self { dir: dir.to_path_buf(), limits, entries: BTreeMap::new(), bytes: 0 };
+        let mut spool = Self { dir: dir.to_path_buf(), limits, entries: BTreeMap::new(), bytes: 0, needs_full: false };
         let mut warnings = Vec::new();
 
         let mut names: Vec<_> = fs::read_dir(dir)
@@ -123,10 +158,10 @@ impl Spool {
             };
             let loaded = parse_sequence(stem)
                 .ok_or_else(|| "its name is not a sequence number".to_string())
-                .and_then(|sequence| read_report(&path, sequence).map(|size| (sequence, size)));
+                .and_then(|sequence| read_report(&path, sequence).map(|(size, kind)| (sequence, size, kind)));
             match loaded {
-                Ok((sequence, size)) => {
-                    spool.entries.insert(sequence, Entry { size, in_memory: None });
+                Ok((sequence, size, kind)) => {
+                    spool.entries.insert(sequence, Entry { size, kind, in_memory: None });
                     spool.bytes += size;
                 }
                 Err(reason) => {
@@ -165,7 +200,8 @@ impl Spool {
                 Some(report.clone())
             }
         };
-        if let Some(old) = self.entries.insert(sequence, Entry { size, in_memory }) {
+        let kind = ReportKind::of_signed(report);
+        if let Some(old) = self.entries.insert(sequence, Entry { size, kind, in_memory }) {
             self.bytes -= old.size;
         }
         self.bytes += size;
@@ -177,17 +213,23 @@ impl Spool {
 
     /// Removes the oldest reports, never `keep`, until the spool is within its bounds.
     ///
-    /// Every report is a full inventory today, so the newest supersedes the older ones and
-    /// "coalescing" them is dropping them. When delta reports arrive (a later issue), a delta
-    /// cannot simply be dropped: coalescing must fold the oldest deltas into their base full
-    /// inventory (and rebase what follows) instead.
+    /// Removing a heartbeat loses nothing. Removing a full or a delta leaves the collector
+    /// without a state the later deltas build on, so it sets `needs_full` (see the module
+    /// comment for why that is enough). Folding deltas into their base instead would keep them
+    /// applicable but means re-signing reports; a full inventory is simpler and as small as
+    /// the folded result.
     fn coalesce(&mut self, keep: Option<u64>) -> Option<String> {
         let mut removed = Vec::new();
+        let mut stateful = false;
         while self.entries.len() > self.limits.max_reports || self.bytes > self.limits.max_bytes {
             let Some(&oldest) = self.entries.keys().find(|&&s| Some(s) != keep) else { break };
             // Only the newest report may remain alone, whatever its size.
             if self.entries.len() == 1 {
                 break;
+            }
+            if self.entries.get(&oldest).is_some_and(|e| e.kind != ReportKind::Heartbeat) {
+                self.needs_full = true;
+                stateful = true;
             }
             // A file that cannot be removed still leaves the accounting; the next start retries.
             let _ = self.remove(oldest);
@@ -199,11 +241,47 @@ impl Spool {
         } else {
             format!("{} oldest reports (sequences {first}-{last})", removed.len())
         };
+        let what = if stateful {
+            "away; the next report is a full inventory"
+        } else {
+            "away (heartbeats only: nothing is lost)"
+        };
         Some(format!(
-            "spool full ({} reports / {}): coalesced {which} into the newest full inventory",
+            "spool full ({} reports / {}): coalesced {which} {what}",
             self.limits.max_reports,
             human_bytes(self.limits.max_bytes)
         ))
+    }
+
+    /// Whether coalescing removed a full or a delta since the last call: the next report must
+    /// then be a full inventory.
+    pub fn take_needs_full(&mut self) -> bool {
+        std::mem::take(&mut self.needs_full)
+    }
+
+    /// The kind of the spooled report `sequence`.
+    pub fn kind(&self, sequence: u64) -> Option<ReportKind> {
+        self.entries.get(&sequence).map(|e| e.kind)
+    }
+
+    /// After the collector refused the delta `sequence` (its base is not the collector's
+    /// state): removes it and the deltas spooled after it up to the next full inventory, which
+    /// cannot apply either. Returns the removed sequences and whether a full inventory is still
+    /// spooled after them (then the chain goes on from it and no new full is needed).
+    pub fn drop_chain(&mut self, sequence: u64) -> (Vec<u64>, bool) {
+        let mut chain = vec![sequence];
+        chain.extend(
+            self.entries
+                .range(sequence.saturating_add(1)..)
+                .take_while(|(_, e)| e.kind != ReportKind::Full)
+                .filter(|(_, e)| e.kind == ReportKind::Delta)
+                .map(|(s, _)| *s),
+        );
+        for &s in &chain {
+            let _ = self.remove(s);
+        }
+        let full_follows = self.entries.range(sequence..).any(|(_, e)| e.kind == ReportKind::Full);
+        (chain, full_follows)
     }
 
     /// The oldest spooled sequence, the next to send.
@@ -285,8 +363,9 @@ fn parse_sequence(stem: &str) -> Option<u64> {
     stem.parse().ok().filter(|&s| s > 0)
 }
 
-/// Checks that `path` holds a signed report whose inner sequence is `sequence`; returns its size.
-fn read_report(path: &Path, sequence: u64) -> Result<u64, String> {
+/// Checks that `path` holds a signed report whose inner sequence is `sequence`; returns its size
+/// and kind.
+fn read_report(path: &Path, sequence: u64) -> Result<(u64, ReportKind), String> {
     let bytes = fs::read(path).map_err(|e| e.to_string())?;
     let signed = SignedReport::decode(bytes.as_slice()).map_err(|e| format!("not a signed report: {e}"))?;
     if signed.signature.is_empty() || signed.agent_id.is_empty() {
@@ -296,7 +375,7 @@ fn read_report(path: &Path, sequence: u64) -> Result<u64, String> {
     if report.sequence != sequence {
         return Err(format!("it holds sequence {}, not {sequence}", report.sequence));
     }
-    Ok(bytes.len() as u64)
+    Ok((bytes.len() as u64, ReportKind::of(&report)))
 }
 
 /// `64 MiB`, `512 KiB`, `1000 bytes`: the largest binary unit that divides `n` exactly.
@@ -440,7 +519,9 @@ mod tests {
         let w = spool.push(4, &report(&key, 4, 0));
         assert_eq!(
             w,
-            ["spool full (3 reports / 64 MiB): coalesced 1 oldest report (sequence 1) into the newest full inventory"]
+            [
+                "spool full (3 reports / 64 MiB): coalesced 1 oldest report (sequence 1) away (heartbeats only: nothing is lost)"
+            ]
         );
         assert_eq!(spool.sequences(), [2, 3, 4]);
         assert_eq!(files(tmp.path()), [file_name(2), file_name(3), file_name(4)]);
@@ -451,7 +532,7 @@ mod tests {
         assert_eq!(
             w,
             [
-                "spool full (1 reports / 64 MiB): coalesced 2 oldest reports (sequences 2-3) into the newest full inventory"
+                "spool full (1 reports / 64 MiB): coalesced 2 oldest reports (sequences 2-3) away (heartbeats only: nothing is lost)"
             ]
         );
         assert_eq!(files(tmp.path()), [file_name(4)]);
@@ -481,6 +562,49 @@ mod tests {
         assert_eq!(spool.sequences(), [5]);
         assert_eq!(files(tmp.path()), [file_name(5)]);
         assert!(spool.bytes() > limits.max_bytes);
+    }
+
+    fn with_body(key: &AgentKey, sequence: u64, body: census_proto::v1::report::Body) -> SignedReport {
+        key.sign(&Report {
+            agent_id: key.agent_id(),
+            sequence,
+            collected_at: None,
+            agent_version: String::new(),
+            body: Some(body),
+        })
+    }
+
+    #[test]
+    fn coalescing_a_full_or_delta_asks_for_a_full_report_and_broken_chains_are_dropped() {
+        use census_proto::v1::report::Body;
+        let tmp = tempfile::tempdir().unwrap();
+        let key = AgentKey::generate().unwrap();
+        let full = |s| with_body(&key, s, Body::Full(Default::default()));
+        let delta = |s| with_body(&key, s, Body::Delta(Default::default()));
+        let limits = Limits { max_reports: 3, max_bytes: Limits::DEFAULT_MAX_BYTES };
+        let (mut spool, _) = Spool::open(tmp.path(), limits).unwrap();
+        spool.push(1, &full(1));
+        spool.push(2, &report(&key, 2, 0));
+        spool.push(3, &delta(3));
+        assert!(!spool.take_needs_full());
+        assert_eq!(spool.kind(1), Some(ReportKind::Full));
+        assert_eq!(spool.kind(2), Some(ReportKind::Heartbeat));
+        let w = spool.push(4, &delta(4));
+        assert!(w[0].ends_with("coalesced 1 oldest report (sequence 1) away; the next report is a full inventory"));
+        assert!(spool.take_needs_full());
+        assert!(!spool.take_needs_full(), "taken once");
+        // Kinds survive a reopen.
+        let (mut spool, _) = Spool::open(tmp.path(), Limits::default()).unwrap();
+        assert_eq!(spool.kind(3), Some(ReportKind::Delta));
+        spool.push(5, &report(&key, 5, 0));
+        spool.push(6, &full(6));
+        spool.push(7, &delta(7));
+        // Delta 3 is refused: 3 and 4 go (heartbeat 5 stays), the chain resumes at full 6.
+        assert_eq!(spool.drop_chain(3), (vec![3, 4], true));
+        assert_eq!(spool.sequences(), [2, 5, 6, 7]);
+        // Delta 7 is refused: nothing full after it.
+        assert_eq!(spool.drop_chain(7), (vec![7], false));
+        assert_eq!(spool.sequences(), [2, 5, 6]);
     }
 
     #[test]

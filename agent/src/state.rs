@@ -1,4 +1,6 @@
-//! The agent's state directory: its Ed25519 key, its enrollment, its last sequence number.
+//! The agent's state directory: its Ed25519 key, its enrollment, its last sequence number, and
+//! the base of its delta reports (the last inventory it spooled, and when it last spooled a
+//! full one).
 //!
 //! Files are written atomically (temporary file, fsync, rename, fsync of the directory) with
 //! mode 0600 in a 0700 directory, so a crash mid-write leaves the previous valid file.
@@ -14,6 +16,10 @@ use serde::{Deserialize, Serialize};
 const KEY_FILE: &str = "agent.key";
 const ENROLLMENT_FILE: &str = "enrollment.json";
 const SEQUENCE_FILE: &str = "sequence";
+/// The last inventory spooled (full or through a delta), encoded `census.v1.Inventory`.
+const BASE_FILE: &str = "base.inventory";
+/// When the last full inventory was spooled, Unix milliseconds.
+const LAST_FULL_FILE: &str = "last-full";
 /// Where the packages put state; used by default when it exists.
 pub const PACKAGED_STATE_DIR: &str = "/var/lib/census-agent";
 
@@ -130,6 +136,46 @@ impl StateDir {
     }
 }
 
+impl StateDir {
+    /// The last inventory spooled, the base of the next delta; `None` when there is none (or
+    /// it was dropped: the next report is then full). A file that does not decode is `Corrupt`.
+    pub fn base(&self) -> Result<Option<census_inventory::Inventory>, StateError> {
+        use prost::Message;
+        let path = self.dir.join(BASE_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => census_proto::v1::Inventory::decode(bytes.as_slice())
+                .map(|inv| Some(inv.into()))
+                .map_err(|e| StateError::Corrupt { path, reason: e.to_string() }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StateError::Io { path, source }),
+        }
+    }
+
+    /// Stores `inventory` as the base of the next delta (atomically, mode 0600).
+    pub fn save_base(&self, inventory: &census_inventory::Inventory) -> Result<(), StateError> {
+        use prost::Message;
+        write_atomic(&self.dir.join(BASE_FILE), &census_proto::v1::Inventory::from(inventory).encode_to_vec())
+    }
+
+    /// Drops the base: the next report is a full inventory.
+    pub fn forget_base(&self) -> Result<(), StateError> {
+        let path = self.dir.join(BASE_FILE);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StateError::Io { path, source: e }),
+            _ => Ok(()),
+        }
+    }
+
+    /// When the last full inventory was spooled (Unix ms); `None` when never, or unreadable.
+    pub fn last_full_ms(&self) -> Option<i64> {
+        fs::read_to_string(self.dir.join(LAST_FULL_FILE)).ok()?.trim().parse().ok()
+    }
+
+    pub fn save_last_full_ms(&self, at: i64) -> Result<(), StateError> {
+        write_atomic(&self.dir.join(LAST_FULL_FILE), format!("{at}\n").as_bytes())
+    }
+}
+
 /// Writes a state file atomically with mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     census_cmd::write_atomic(path, bytes, 0o600).map_err(|source| StateError::Io { path: path.to_path_buf(), source })
@@ -169,6 +215,29 @@ mod tests {
         assert_eq!(s.next_sequence().unwrap(), 2);
         let s = StateDir::open(dir.path()).unwrap();
         assert_eq!(s.next_sequence().unwrap(), 3);
+    }
+
+    #[test]
+    fn base_round_trips_with_mode_0600_and_is_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        assert_eq!(s.base().unwrap(), None);
+        assert_eq!(s.last_full_ms(), None);
+        let inv = census_inventory::Inventory {
+            software: vec![census_inventory::Package { name: "a".into(), ..Default::default() }],
+            ..Default::default()
+        };
+        s.save_base(&inv).unwrap();
+        s.save_last_full_ms(1234).unwrap();
+        assert_eq!(s.base().unwrap(), Some(inv));
+        assert_eq!(s.last_full_ms(), Some(1234));
+        let mode = fs::metadata(s.path().join(BASE_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        s.forget_base().unwrap();
+        assert_eq!(s.base().unwrap(), None);
+        s.forget_base().unwrap();
+        fs::write(s.path().join(BASE_FILE), b"\xff\xff").unwrap();
+        assert!(matches!(s.base(), Err(StateError::Corrupt { .. })));
     }
 
     #[test]

@@ -78,6 +78,92 @@ mirror!(inv::MacIdentifier => v1::MacIdentifier { interface, mac, locally_admini
 mirror!(inv::HostIdentifiers => v1::HostIdentifiers {}
     msg { smbios_uuid, system_serial, chassis_serial, board_serial, machine_id } list { macs });
 
+/// The state hash of an inventory: SHA-256 of the protobuf encoding of its canonical form
+/// ([`inv::delta::canonical`]). prost encodes fields in number order and has no maps here, so
+/// the encoding, and the hash, depend only on the inventory; the domain ⇄ wire round trip is
+/// lossless, so the collector gets the agent's hash from its stored copy.
+pub fn state_hash(inventory: &inv::Inventory) -> [u8; 32] {
+    use prost::Message;
+    let bytes = v1::Inventory::from(&inv::delta::canonical(inventory)).encode_to_vec();
+    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+fn to_wire<'a, T: 'a, W: From<&'a T>>(items: &'a [T]) -> Vec<W> {
+    items.iter().map(Into::into).collect()
+}
+
+fn from_wire<T, W: Into<T>>(items: Vec<W>) -> Vec<T> {
+    items.into_iter().map(Into::into).collect()
+}
+
+impl From<&inv::delta::InventoryDelta> for v1::InventoryDelta {
+    fn from(d: &inv::delta::InventoryDelta) -> Self {
+        Self {
+            base_sha256: d.base_sha256.clone(),
+            result_sha256: d.result_sha256.clone(),
+            os: d.os.as_ref().map(Into::into),
+            identifiers: d.identifiers.as_ref().map(Into::into),
+            hardware: d.hardware.as_ref().map(Into::into),
+            network: d.network.as_ref().map(Into::into),
+            warnings: d.warnings.as_ref().map(|w| v1::Warnings { items: to_wire(w) }),
+            software_upserts: to_wire(&d.software.upserts),
+            software_removed: to_wire(&d.software.removed),
+            neighbor_upserts: to_wire(&d.neighbors.upserts),
+            neighbor_removed: to_wire(&d.neighbors.removed),
+            interface_upserts: to_wire(&d.interfaces.upserts),
+            interface_removed: to_wire(&d.interfaces.removed),
+            listening_upserts: to_wire(&d.listening.upserts),
+            listening_removed: to_wire(&d.listening.removed),
+            disk_upserts: to_wire(&d.disks.upserts),
+            disk_removed: to_wire(&d.disks.removed),
+            memory_device_upserts: to_wire(&d.memory_devices.upserts),
+            memory_device_removed: to_wire(&d.memory_devices.removed),
+            processor_upserts: to_wire(&d.processors.upserts),
+            processor_removed: to_wire(&d.processors.removed),
+            pci_device_upserts: to_wire(&d.pci_devices.upserts),
+            pci_device_removed: to_wire(&d.pci_devices.removed),
+            usb_device_upserts: to_wire(&d.usb_devices.upserts),
+            usb_device_removed: to_wire(&d.usb_devices.removed),
+            gpu_upserts: to_wire(&d.gpus.upserts),
+            gpu_removed: to_wire(&d.gpus.removed),
+            battery_upserts: to_wire(&d.batteries.upserts),
+            battery_removed: to_wire(&d.batteries.removed),
+        }
+    }
+}
+
+impl From<v1::InventoryDelta> for inv::delta::InventoryDelta {
+    fn from(d: v1::InventoryDelta) -> Self {
+        use inv::delta::Changes;
+        Self {
+            base_sha256: d.base_sha256,
+            result_sha256: d.result_sha256,
+            os: d.os.map(Into::into),
+            identifiers: d.identifiers.map(Into::into),
+            hardware: d.hardware.map(Into::into),
+            network: d.network.map(Into::into),
+            warnings: d.warnings.map(|w| from_wire(w.items)),
+            software: Changes { upserts: from_wire(d.software_upserts), removed: from_wire(d.software_removed) },
+            neighbors: Changes { upserts: from_wire(d.neighbor_upserts), removed: from_wire(d.neighbor_removed) },
+            interfaces: Changes { upserts: from_wire(d.interface_upserts), removed: from_wire(d.interface_removed) },
+            listening: Changes { upserts: from_wire(d.listening_upserts), removed: from_wire(d.listening_removed) },
+            disks: Changes { upserts: from_wire(d.disk_upserts), removed: from_wire(d.disk_removed) },
+            memory_devices: Changes {
+                upserts: from_wire(d.memory_device_upserts),
+                removed: from_wire(d.memory_device_removed),
+            },
+            processors: Changes { upserts: from_wire(d.processor_upserts), removed: from_wire(d.processor_removed) },
+            pci_devices: Changes { upserts: from_wire(d.pci_device_upserts), removed: from_wire(d.pci_device_removed) },
+            usb_devices: Changes { upserts: from_wire(d.usb_device_upserts), removed: from_wire(d.usb_device_removed) },
+            gpus: Changes { upserts: from_wire(d.gpu_upserts), removed: from_wire(d.gpu_removed) },
+            batteries: Changes { upserts: from_wire(d.battery_upserts), removed: from_wire(d.battery_removed) },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +365,47 @@ mod tests {
         let original = full();
         let wire = v1::Inventory::from(&original);
         assert_eq!(inv::Inventory::from(wire), original);
+    }
+
+    #[test]
+    fn delta_round_trips_through_the_wire_and_applies() {
+        let old = full();
+        let mut new = full();
+        new.software[0].version = "3.0.12".into();
+        new.software.push(inv::Package { name: "curl".into(), ..new.software[0].clone() });
+        new.neighbors.clear();
+        new.os.kernel = "6.2".into();
+        new.hardware.tpm_version = "1.2".into();
+        new.network.dns_servers.clear();
+        new.network.listening[0].pid = 1;
+        new.warnings.clear();
+        new.hardware.batteries[0].capacity_percent = 1;
+        let mut d = inv::delta::diff(&old, &new);
+        d.base_sha256 = state_hash(&old).to_vec();
+        d.result_sha256 = state_hash(&new).to_vec();
+        let back = inv::delta::InventoryDelta::from(v1::InventoryDelta::from(&d));
+        assert_eq!(back, d);
+        let applied = inv::delta::apply(&old, &back).unwrap();
+        assert_eq!(state_hash(&applied).to_vec(), d.result_sha256);
+        // An empty warnings list is "replace with nothing", not "unchanged".
+        assert_eq!(back.warnings, Some(vec![]));
+    }
+
+    #[test]
+    fn state_hash_ignores_keyed_order_but_not_content() {
+        let mut a = full();
+        a.software.push(inv::Package { name: "aaa".into(), ..a.software[0].clone() });
+        let mut b = a.clone();
+        b.software.reverse();
+        assert_eq!(state_hash(&a), state_hash(&b));
+        b.software[0].version = "9".into();
+        assert_ne!(state_hash(&a), state_hash(&b));
+        // Unkeyed lists keep their order.
+        let mut c = a.clone();
+        c.network.dns_servers.push("192.0.2.1".into());
+        let mut d = c.clone();
+        d.network.dns_servers.reverse();
+        assert_ne!(state_hash(&c), state_hash(&d));
     }
 
     #[test]
