@@ -39,14 +39,16 @@ fn agent_report_arrives_with_its_exact_package_count() {
     assert_eq!(detail["inventory"]["software"].as_array().unwrap().len(), 6);
     assert_eq!(detail["sequence"], 1);
 
-    // A second report from the same agent replaces the first under the same host.
+    // A second report from the same agent, nothing having changed, is a heartbeat: the agent's
+    // sequence moves on, the host keeps the inventory of report 1.
     let out = collector.agent_once(state.path(), &fixture_root(), "not-needed-once-enrolled");
     assert!(out.status.success(), "{}", stderr(&out));
     let hosts = collector.hosts_json();
     assert_eq!(hosts.len(), 1);
     let out = collector.census(&["host", "web-01", "--format", "json"]);
     let detail: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(detail["sequence"], 2);
+    assert_eq!(detail["sequence"], 1);
+    assert_eq!(latest_sequence(&collector), 2);
 
     // CSV and table outputs carry the same host.
     let csv = String::from_utf8(collector.census(&["hosts", "--format", "csv"]).stdout).unwrap();
@@ -76,13 +78,15 @@ fn data_survives_a_collector_restart() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
-/// The sequence of the host's latest report, or 0 when it has none yet.
+/// The last sequence the collector applied from the (one) agent (full, delta or heartbeat), or 0
+/// before the first.
 fn latest_sequence(collector: &Collector) -> u64 {
-    let out = collector.census(&["host", "web-01", "--format", "json"]);
+    let out = collector.census(&["agents", "list", "--format", "json"]);
     if !out.status.success() {
         return 0;
     }
-    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["sequence"].as_u64().unwrap()
+    let agents: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    agents.as_array().and_then(|a| a.first()).and_then(|a| a["last_sequence"].as_u64()).unwrap_or(0)
 }
 
 fn wait_for_sequence(collector: &Collector, at_least: u64) -> u64 {

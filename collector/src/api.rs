@@ -97,17 +97,29 @@ impl From<HostDetail> for HostView {
     }
 }
 
-fn error(status: StatusCode, message: impl Into<String>, matches: Vec<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>, matches: Vec<String>) -> Response {
     (status, Json(ApiError { error: message.into(), matches })).into_response()
 }
 
-fn storage_error(e: crate::store::StoreError) -> Response {
+pub(crate) fn storage_error(e: crate::store::StoreError) -> Response {
     warn!(error = %e, "query failed");
     error(StatusCode::INTERNAL_SERVER_ERROR, "storage error", Vec::new())
 }
 
-async fn list_hosts(State(store): State<Arc<dyn Store>>) -> Response {
-    match store.hosts().await {
+/// `GET /api/v1/hosts[?state=active|stale|retired]`.
+async fn list_hosts(
+    State(store): State<Arc<dyn Store>>,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let listed = match params.get("state").filter(|s| !s.is_empty()) {
+        None => store.hosts().await,
+        Some(state) if crate::store::lifecycle::STATES.contains(&state.as_str()) => store.hosts_in_state(state).await,
+        Some(state) => {
+            let valid = crate::store::lifecycle::STATES.join(", ");
+            return error(StatusCode::BAD_REQUEST, format!("unknown state {state:?}: one of {valid}"), Vec::new());
+        }
+    };
+    match listed {
         Ok(hosts) => Json(hosts.into_iter().map(HostRow::from).collect::<Vec<_>>()).into_response(),
         Err(e) => storage_error(e),
     }
@@ -175,7 +187,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor { name: self.name.clone(), source: self.source.clone() }
     }
 }
@@ -226,11 +238,12 @@ async fn authenticate(State(auth): State<Auth>, mut request: Request, next: Next
     next.run(request).await
 }
 
-fn admin_error(e: AdminError) -> Response {
+pub(crate) fn admin_error(e: AdminError) -> Response {
     match e {
         AdminError::Store(e) => storage_error(e),
         AdminError::Conflict(m) => error(StatusCode::CONFLICT, m, Vec::new()),
         AdminError::NotFound(m) => error(StatusCode::NOT_FOUND, m, Vec::new()),
+        AdminError::Invalid(m) => error(StatusCode::BAD_REQUEST, m, Vec::new()),
         AdminError::Ambiguous { message, matches } => error(StatusCode::CONFLICT, message, matches),
     }
 }
@@ -720,6 +733,7 @@ pub fn router(store: Arc<dyn Store>, metrics_registry: Arc<Metrics>) -> axum::Ro
         .route("/api/v1/agents/{id}/reports", get(agent_reports))
         .merge(crate::api_fleet::reader_routes())
         .merge(crate::api_history::reader_routes())
+        .merge(crate::api_lifecycle::reader_routes())
         .with_state(store.clone())
         .merge(axum::Router::new().route("/metrics", get(metrics)).with_state(metrics_registry))
         .layer(middleware::from_fn_with_state(auth(Role::Reader), authenticate));
@@ -732,6 +746,7 @@ pub fn router(store: Arc<dyn Store>, metrics_registry: Arc<Metrics>) -> axum::Ro
         .route("/api/v1/audit", get(audit_log))
         .merge(crate::api_fleet::admin_routes())
         .merge(crate::api_history::admin_routes())
+        .merge(crate::api_lifecycle::admin_routes())
         .with_state(store.clone())
         .layer(middleware::from_fn_with_state(auth(Role::Admin), authenticate));
     axum::Router::new().route("/healthz", get(|| async { "ok\n" })).merge(reader).merge(admin)

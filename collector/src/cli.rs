@@ -619,6 +619,148 @@ pub fn revoked_line(what: &str, name: &str, id: &str) -> String {
     format!("revoked {what} {name:?} ({id})\n")
 }
 
+// ---- assets and duplicates (the fleet model) ----
+
+impl Client {
+    pub async fn assets(&self) -> Result<Vec<crate::store::fleet::Asset>, CliError> {
+        self.get("/api/v1/assets").await
+    }
+
+    pub async fn asset(&self, id: &str) -> Result<crate::store::fleet::Asset, CliError> {
+        self.get(&format!("/api/v1/assets/{}", encode(id))).await
+    }
+
+    pub async fn duplicates(&self, window: &str) -> Result<Vec<crate::store::fleet::Duplicate>, CliError> {
+        self.get(&format!("/api/v1/duplicates?window={}", encode(window))).await
+    }
+
+    pub async fn merge_assets(&self, into: &str, from: &str) -> Result<crate::store::fleet::Asset, CliError> {
+        let req = crate::api_fleet::MergeAssets { into: into.to_string(), from: from.to_string() };
+        self.post("/api/v1/assets/merge", &req).await
+    }
+
+    pub async fn split_asset(&self, asset: &str, agent: &str) -> Result<crate::store::fleet::Asset, CliError> {
+        let req = crate::api_fleet::SplitAsset { agent: agent.to_string() };
+        self.post(&format!("/api/v1/assets/{}/split", encode(asset)), &req).await
+    }
+}
+
+const ASSET_COLUMNS: [&str; 8] =
+    ["asset_id", "state", "hostname", "agents", "last_seen", "created_at", "suspected_clone_of", "merged_into"];
+
+fn asset_cells(a: &crate::store::fleet::Asset) -> Vec<String> {
+    let agents: Vec<&str> = a.agents.iter().map(|g| g.agent_id.as_str()).collect();
+    vec![
+        a.asset_id.clone(),
+        a.state.clone(),
+        a.hostname.clone(),
+        agents.join(" "),
+        a.last_seen.clone().unwrap_or_default(),
+        a.created_at.clone(),
+        a.suspected_clone_of.clone().unwrap_or_default(),
+        a.merged_into.clone().unwrap_or_default(),
+    ]
+}
+
+/// `census assets`: one row per asset; the table counts the agents (newest listed in JSON/CSV first).
+pub fn render_assets(rows: &[crate::store::fleet::Asset], format: Format) -> String {
+    if format == Format::Table {
+        let mut t = Table::new(["ASSET", "STATE", "HOSTNAME", "AGENTS", "LAST SEEN", "CLONE OF"]);
+        for a in rows {
+            t.row([
+                a.asset_id.clone(),
+                a.state.clone(),
+                a.hostname.clone(),
+                a.agents.len().to_string(),
+                or_never(&a.last_seen),
+                a.suspected_clone_of.clone().unwrap_or_default(),
+            ]);
+        }
+        return t.render();
+    }
+    render_rows(rows, format, &ASSET_COLUMNS, &[], asset_cells)
+}
+
+/// `census assets ID`: the asset, its agents (newest first) and identifiers. CSV lists its
+/// agents, one row each.
+pub fn render_asset(a: &crate::store::fleet::Asset, format: Format) -> String {
+    match format {
+        Format::Json => json_text(a),
+        Format::Csv => csv_text(
+            &["asset_id", "agent_id", "hostname", "link", "linked_at", "last_seen", "revoked"],
+            a.agents.iter().map(|g| {
+                vec![
+                    a.asset_id.clone(),
+                    g.agent_id.clone(),
+                    g.hostname.clone(),
+                    g.link.clone(),
+                    g.linked_at.clone(),
+                    g.last_seen.clone().unwrap_or_default(),
+                    g.revoked.to_string(),
+                ]
+            }),
+        ),
+        Format::Table => {
+            let mut out = format!(
+                "asset       {}\nstate       {}\ncreated     {} by {}\nlast seen   {}\n",
+                a.asset_id,
+                a.state,
+                a.created_at,
+                a.created_by,
+                or_never(&a.last_seen)
+            );
+            if let Some(of) = &a.suspected_clone_of {
+                out.push_str(&format!("clone of    {of} (suspected; see census duplicates)\n"));
+            }
+            if let Some(into) = &a.merged_into {
+                out.push_str(&format!("merged into {into}\n"));
+            }
+            let mut t = Table::new(["AGENT", "HOSTNAME", "LINK", "LINKED", "LAST SEEN", "REVOKED"]);
+            for g in &a.agents {
+                t.row([
+                    g.agent_id.clone(),
+                    g.hostname.clone(),
+                    g.link.clone(),
+                    g.linked_at.clone(),
+                    or_never(&g.last_seen),
+                    if g.revoked { "yes" } else { "no" }.to_string(),
+                ]);
+            }
+            out.push('\n');
+            out.push_str(&t.render());
+            let mut t = Table::new(["KIND", "VALUE", "AGENT", "LAST SEEN"]);
+            for i in &a.identifiers {
+                t.row([i.kind.as_str().to_string(), i.value.clone(), i.agent_id.clone(), i.last_seen.clone()]);
+            }
+            out.push('\n');
+            out.push_str(&t.render());
+            out
+        }
+    }
+}
+
+const DUPLICATE_COLUMNS: [&str; 6] = ["reason", "asset_id", "other_asset_id", "agents", "detected_at", "summary"];
+
+/// `census duplicates`: each suspected duplicate with its evidence.
+pub fn render_duplicates(rows: &[crate::store::fleet::Duplicate], format: Format) -> String {
+    render_rows(
+        rows,
+        format,
+        &DUPLICATE_COLUMNS,
+        &[("REASON", 0), ("ASSET", 1), ("OTHER", 2), ("AGENTS", 3), ("EVIDENCE", 5)],
+        |d| {
+            vec![
+                d.reason.clone(),
+                d.asset_id.clone(),
+                d.other_asset_id.clone().unwrap_or_default(),
+                d.agents.join(" "),
+                d.detected_at.clone(),
+                d.summary.clone(),
+            ]
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,5 +809,199 @@ mod tests {
         assert!(e.to_string().contains("must start with https://"), "{e}");
         let e = Client::new("https://127.0.0.1:1", "t", Path::new("/nope/ca.pem")).err().unwrap();
         assert!(e.to_string().starts_with("ca file /nope/ca.pem: "), "{e}");
+    }
+}
+
+// ---- the change history ----
+
+impl Client {
+    /// `GET /api/v1/hosts/{id}/history`: one host's events, oldest first.
+    pub async fn history(
+        &self,
+        id: &str,
+        since: Option<&str>,
+        kind: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Vec<crate::api_history::EventRow>, CliError> {
+        self.get(&history_path(&format!("/api/v1/hosts/{}/history", encode(id)), since, kind, limit)).await
+    }
+
+    /// `GET /api/v1/changes`: every host's events, oldest first.
+    pub async fn changes(
+        &self,
+        since: Option<&str>,
+        kind: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Vec<crate::api_history::EventRow>, CliError> {
+        self.get(&history_path("/api/v1/changes", since, kind, limit)).await
+    }
+}
+
+fn history_path(base: &str, since: Option<&str>, kind: Option<&str>, limit: Option<u32>) -> String {
+    let limit = limit.map(|l| l.to_string());
+    let query: Vec<String> = [("since", since), ("kind", kind), ("limit", limit.as_deref())]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    if query.is_empty() { base.to_string() } else { format!("{base}?{}", query.join("&")) }
+}
+
+const EVENT_COLUMNS: [&str; 11] =
+    ["id", "at", "host_id", "hostname", "kind", "action", "subject", "old", "new", "sequence", "collected_at"];
+
+fn event_cells(e: &crate::api_history::EventRow) -> Vec<String> {
+    vec![
+        e.id.to_string(),
+        e.at.clone(),
+        e.host_id.clone(),
+        e.hostname.clone(),
+        e.kind.clone(),
+        e.action.clone(),
+        e.subject.clone(),
+        e.old.clone(),
+        e.new.clone(),
+        e.sequence.map(|s| s.to_string()).unwrap_or_default(),
+        e.collected_at.clone().unwrap_or_default(),
+    ]
+}
+
+/// `census host ID --history` and `census changes`: one event a row, oldest first.
+pub fn render_events(rows: &[crate::api_history::EventRow], format: Format) -> String {
+    render_rows(
+        rows,
+        format,
+        &EVENT_COLUMNS,
+        &[
+            ("AT", 1),
+            ("HOSTNAME", 3),
+            ("KIND", 4),
+            ("ACTION", 5),
+            ("SUBJECT", 6),
+            ("OLD", 7),
+            ("NEW", 8),
+            ("REPORT", 9),
+        ],
+        event_cells,
+    )
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::*;
+    use crate::api_history::EventRow;
+
+    fn event() -> EventRow {
+        EventRow {
+            id: 7,
+            at: "2026-11-22T04:00:00Z".into(),
+            host_id: "ab12".into(),
+            hostname: "web-01".into(),
+            kind: "software".into(),
+            action: "upgraded".into(),
+            subject: "jq:amd64 (dpkg)".into(),
+            old: "1.6-2.1".into(),
+            new: "1.7.1-3".into(),
+            sequence: Some(4),
+            collected_at: Some("2026-11-22T03:59:59Z".into()),
+        }
+    }
+
+    #[test]
+    fn events_render_as_table_csv_and_json() {
+        let table = render_events(&[event()], Format::Table);
+        let lines: Vec<_> = table.lines().collect();
+        assert!(lines[0].starts_with("AT "), "{table}");
+        assert!(lines[0].trim_end().ends_with("REPORT"), "{table}");
+        assert!(lines[1].contains("upgraded") && lines[1].contains("jq:amd64 (dpkg)"), "{table}");
+        assert_eq!(
+            render_events(&[event()], Format::Csv),
+            "id,at,host_id,hostname,kind,action,subject,old,new,sequence,collected_at\n\
+             7,2026-11-22T04:00:00Z,ab12,web-01,software,upgraded,jq:amd64 (dpkg),1.6-2.1,1.7.1-3,4,2026-11-22T03:59:59Z\n"
+        );
+        let back: Vec<EventRow> = serde_json::from_str(&render_events(&[event()], Format::Json)).unwrap();
+        assert_eq!(back, [event()]);
+    }
+
+    #[test]
+    fn history_paths_encode_their_query() {
+        assert_eq!(history_path("/api/v1/changes", None, None, None), "/api/v1/changes");
+        assert_eq!(
+            history_path("/api/v1/changes", Some("2026-01-01T00:00:00Z"), Some("software,os"), Some(5)),
+            "/api/v1/changes?since=2026-01-01T00%3A00%3A00Z&kind=software%2Cos&limit=5"
+        );
+    }
+}
+
+// ---- Lifecycle, ownership, tags and the fleet SLIs.
+
+impl Client {
+    /// `census hosts [--state S]`.
+    pub async fn hosts_in(&self, state: Option<&str>) -> Result<Vec<HostRow>, CliError> {
+        match state {
+            None => self.hosts().await,
+            Some(s) => self.get(&format!("/api/v1/hosts?state={}", encode(s))).await,
+        }
+    }
+
+    pub async fn fleet(&self) -> Result<crate::store::lifecycle::FleetSlis, CliError> {
+        self.get("/api/v1/fleet").await
+    }
+
+    pub async fn retire(&self, asset: &str, reason: &str) -> Result<crate::api_lifecycle::Changed, CliError> {
+        let req = crate::api_lifecycle::RetireRequest { reason: reason.to_string() };
+        self.post(&format!("/api/v1/assets/{}/retire", encode(asset)), &req).await
+    }
+
+    pub async fn set_owner(
+        &self,
+        asset: &str,
+        update: &crate::store::lifecycle::OwnershipUpdate,
+    ) -> Result<crate::api_lifecycle::Changed, CliError> {
+        self.post(&format!("/api/v1/assets/{}/owner", encode(asset)), update).await
+    }
+
+    pub async fn set_tags(
+        &self,
+        asset: &str,
+        req: &crate::api_lifecycle::TagsRequest,
+    ) -> Result<crate::api_lifecycle::Changed, CliError> {
+        self.post(&format!("/api/v1/assets/{}/tags", encode(asset)), req).await
+    }
+}
+
+/// One line saying what an admin change did, or its JSON.
+pub fn render_changed(c: &crate::api_lifecycle::Changed, verb: &str, format: Format) -> String {
+    match format {
+        Format::Json => json_text(c),
+        Format::Csv => csv_text(&["asset_id"], std::iter::once(vec![c.asset_id.clone()])),
+        Format::Table => format!("{verb} asset {}\n", c.asset_id),
+    }
+}
+
+pub fn render_fleet(s: &crate::store::lifecycle::FleetSlis, format: Format) -> String {
+    let pct = |v: f64| format!("{:.1}%", v * 100.0);
+    let rows = [
+        ("assets", s.assets.to_string()),
+        ("active", s.active.to_string()),
+        ("stale", s.stale.to_string()),
+        ("retired", s.retired.to_string()),
+        ("freshness_p50_seconds", format!("{:.0}", s.freshness_p50_seconds)),
+        ("freshness_p95_seconds", format!("{:.0}", s.freshness_p95_seconds)),
+        ("freshness_max_seconds", format!("{:.0}", s.freshness_max_seconds)),
+        ("fresh", pct(s.fresh_ratio)),
+        ("owner_coverage", pct(s.owner_coverage)),
+        ("duplicate_rate", pct(s.duplicate_rate)),
+        ("tag_compliance", format!("{} (required: {})", pct(s.tag_compliance), s.required_tags.join(", "))),
+    ];
+    match format {
+        Format::Json => json_text(s),
+        Format::Csv => csv_text(&["sli", "value"], rows.iter().map(|(k, v)| vec![k.to_string(), v.clone()])),
+        Format::Table => {
+            let mut t = Table::new(["SLI", "VALUE"]);
+            for (k, v) in rows {
+                t.row([k.to_string(), v]);
+            }
+            t.render()
+        }
     }
 }

@@ -24,6 +24,32 @@ pub struct CollectorConfig {
     /// Serve without TLS. Development only: refused unless `listen` is a loopback address.
     pub allow_plaintext_loopback: bool,
     pub limits: Limits,
+    pub fleet: FleetConfig,
+}
+
+/// The fleet model's settings (`[fleet]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FleetConfig {
+    /// An asset none of whose agents reported for this long is stale.
+    #[serde(deserialize_with = "duration")]
+    pub stale_after: Duration,
+    /// How often staleness and the fleet SLIs are evaluated.
+    #[serde(deserialize_with = "duration")]
+    pub evaluate_every: Duration,
+    /// Tags every asset should carry (an admin tag key, or owner, team, cost_centre,
+    /// environment); the tag-compliance SLI is the share of assets that carry all of them.
+    pub required_tags: Vec<String>,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        Self {
+            stale_after: Duration::from_secs(7 * 86_400),
+            evaluate_every: Duration::from_secs(60),
+            required_tags: vec!["owner".into(), "environment".into()],
+        }
+    }
 }
 
 /// Every limit the collector enforces. When one fires it is counted in
@@ -110,6 +136,12 @@ impl CollectorConfig {
         let config: Self = toml::from_str(&text)
             .map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), reason: e.message().to_string() })?;
         config.limits.check().map_err(|reason| ConfigError::Invalid { path: path.to_path_buf(), reason })?;
+        if config.fleet.stale_after.is_zero() || config.fleet.evaluate_every.is_zero() {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                reason: "fleet.stale_after and fleet.evaluate_every must be longer than zero".into(),
+            });
+        }
         Ok(config)
     }
 }

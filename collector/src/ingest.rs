@@ -18,8 +18,8 @@ use census_inventory::Inventory;
 use census_proto::signing::{self, PUBLIC_KEY_LEN, VerifyError};
 use census_proto::v1::agent_service_server::AgentService;
 use census_proto::v1::{
-    Ack, CollectorMessage, EnrollRequest, EnrollResponse, Reject, RejectCode, SignedReport, collector_message::Kind,
-    report::Body,
+    Ack, CollectorMessage, EnrollRequest, EnrollResponse, Reject, RejectCode, SendFull, SignedReport,
+    collector_message::Kind, report::Body,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -32,7 +32,8 @@ use crate::config::Limits;
 use crate::metrics::{Limit, Metrics};
 use crate::server::{PeerAddr, PeerCert};
 use crate::store::admin::sha256;
-use crate::store::{Applied, Millis, NewAgent, Store, StoreError, VerifiedReport};
+use crate::store::sqlite::short_hex;
+use crate::store::{Applied, Millis, NewAgent, ReportBody, Store, StoreError, VerifiedReport};
 use crate::tls::Ca;
 
 const MAX_HOSTNAME_LEN: usize = 255;
@@ -130,6 +131,7 @@ fn outcome(code: RejectCode) -> &'static str {
         RejectCode::RateLimited => "rate_limited",
         RejectCode::SequenceReused => "sequence_reused",
         RejectCode::ClientCertificate => "client_certificate",
+        RejectCode::BaseMismatch => "base_mismatch",
     }
 }
 
@@ -154,16 +156,36 @@ impl<'a> ReportCheck<'a> {
 /// Verifies and applies one signed report. `Err` means storage failed: nothing was acknowledged
 /// and the stream is ended so the agent retries later.
 pub async fn handle_report(check: &ReportCheck<'_>, signed: SignedReport) -> Result<CollectorMessage, StoreError> {
-    let answer = judge(check, signed).await?;
+    Ok(handle_report_asking(check, signed).await?.0)
+}
+
+/// [`handle_report`], plus whether to ask the agent for a full inventory (`SendFull`, sent
+/// before the answer): a heartbeat from an agent whose inventory this collector does not hold.
+pub async fn handle_report_asking(
+    check: &ReportCheck<'_>,
+    signed: SignedReport,
+) -> Result<(CollectorMessage, bool), StoreError> {
+    let (answer, send_full) = judge(check, signed).await?;
     match &answer.kind {
         Some(Kind::Ack(ack)) => check.metrics.report(if ack.duplicate { "duplicate" } else { "stored" }),
         Some(Kind::Reject(r)) => check.metrics.report(outcome(RejectCode::try_from(r.code).unwrap_or_default())),
-        None => {}
+        Some(Kind::SendFull(_)) | None => {}
     }
-    Ok(answer)
+    Ok((answer, send_full))
 }
 
-async fn judge(check: &ReportCheck<'_>, signed: SignedReport) -> Result<CollectorMessage, StoreError> {
+async fn judge(check: &ReportCheck<'_>, signed: SignedReport) -> Result<(CollectorMessage, bool), StoreError> {
+    let mut send_full = false;
+    let answer = judge_report(check, signed, &mut send_full).await?;
+    Ok((answer, send_full))
+}
+
+/// The answer to one report; sets `send_full` when the agent is to send a full inventory.
+async fn judge_report(
+    check: &ReportCheck<'_>,
+    signed: SignedReport,
+    send_full: &mut bool,
+) -> Result<CollectorMessage, StoreError> {
     let agent_id = signed.agent_id.clone();
     let digest = sha256(&signed.report);
     let size = signed.report.len() as u64;
@@ -239,14 +261,21 @@ async fn judge(check: &ReportCheck<'_>, signed: SignedReport) -> Result<Collecto
         warn!(agent_id, sequence, message, "report time outside the window");
         return Ok(reject(sequence, RejectCode::ClockSkew, message));
     }
-    let inventory: Option<Inventory> = match report.body {
-        Some(Body::Full(inv)) => Some(inv.into()),
-        Some(Body::Heartbeat(_)) => None,
+    let body = match report.body {
+        Some(Body::Full(inv)) => ReportBody::Full(inv.into()),
+        Some(Body::Delta(delta)) => {
+            ReportBody::Delta { delta: Box::new(delta.into()), max_section_items: check.limits.max_section_items }
+        }
+        Some(Body::Heartbeat(_)) => ReportBody::Heartbeat,
         None => return Ok(reject(sequence, RejectCode::Malformed, "report has no body")),
     };
-    if let Some(inv) = &inventory
-        && let Err((limit, message)) = within_limits(inv, check.limits)
-    {
+    let over = match &body {
+        ReportBody::Full(inv) => within_limits(inv, check.limits),
+        // Each list and string of the delta itself; the store checks the resulting lists.
+        ReportBody::Delta { delta, .. } => within_limits_of(delta.as_ref(), check.limits),
+        ReportBody::Heartbeat => Ok(()),
+    };
+    if let Err((limit, message)) = over {
         check.metrics.limit_hit(limit);
         warn!(agent_id, sequence, message, "report over a limit");
         return Ok(reject(sequence, RejectCode::LimitExceeded, message));
@@ -259,11 +288,16 @@ async fn judge(check: &ReportCheck<'_>, signed: SignedReport) -> Result<Collecto
         agent_version: report.agent_version,
         collected_at,
         received_at,
-        inventory,
+        body,
     };
     Ok(match check.store.apply(verified).await? {
         Applied::Stored => {
             info!(agent_id, sequence, "report stored");
+            CollectorMessage { kind: Some(Kind::Ack(Ack { sequence, duplicate: false })) }
+        }
+        Applied::StoredWithoutInventory => {
+            info!(agent_id, sequence, "heartbeat stored; no inventory held for this agent: asking for a full one");
+            *send_full = true;
             CollectorMessage { kind: Some(Kind::Ack(Ack { sequence, duplicate: false })) }
         }
         Applied::Duplicate => {
@@ -287,6 +321,19 @@ async fn judge(check: &ReportCheck<'_>, signed: SignedReport) -> Result<Collecto
             )
         }
         Applied::Revoked => reject(sequence, RejectCode::Revoked, format!("agent {agent_id} was revoked")),
+        Applied::BaseMismatch { base, stored } => {
+            let stored = stored.as_deref().map_or_else(|| "none".to_string(), short_hex);
+            let message = format!(
+                "delta {sequence} applies to state {}, but the collector holds state {stored}: send a full inventory",
+                short_hex(&base)
+            );
+            warn!(agent_id, sequence, message, "delta base mismatch");
+            reject(sequence, RejectCode::BaseMismatch, message)
+        }
+        Applied::DeltaRefused(reason) => {
+            warn!(agent_id, sequence, reason, "delta refused");
+            reject(sequence, RejectCode::BaseMismatch, format!("delta {sequence} refused: {reason}"))
+        }
     })
 }
 
@@ -321,6 +368,11 @@ fn outside_window(collected_at: Millis, now: Millis, limits: &Limits) -> Option<
 /// Checks every list's length and every string's size in the inventory. The error names the
 /// first offending field by its path, e.g. `software[812].name`.
 pub fn within_limits(inv: &Inventory, limits: &Limits) -> Result<(), (Limit, String)> {
+    within_limits_of(inv, limits)
+}
+
+/// [`within_limits`] for any serializable report part (a delta's lists and strings).
+pub fn within_limits_of<T: serde::Serialize>(part: &T, limits: &Limits) -> Result<(), (Limit, String)> {
     fn walk(v: &serde_json::Value, limits: &Limits, path: &mut Vec<String>) -> Result<(), (Limit, String)> {
         match v {
             serde_json::Value::String(s) if s.len() > limits.max_string_bytes => Err((
@@ -362,7 +414,7 @@ pub fn within_limits(inv: &Inventory, limits: &Limits) -> Result<(), (Limit, Str
             _ => Ok(()),
         }
     }
-    let value = serde_json::to_value(inv).map_err(|e| (Limit::SectionItems, e.to_string()))?;
+    let value = serde_json::to_value(part).map_err(|e| (Limit::SectionItems, e.to_string()))?;
     walk(&value, limits, &mut Vec::new())
 }
 
@@ -498,8 +550,19 @@ impl AgentService for Ingest {
                         break;
                     }
                 };
-                let answer = match handle_report(&check, signed).await {
-                    Ok(msg) => Ok(msg),
+                let answer = match handle_report_asking(&check, signed).await {
+                    Ok((msg, send_full)) => {
+                        // Before the answer, so the agent has it when its send returns.
+                        let ask = CollectorMessage {
+                            kind: Some(Kind::SendFull(SendFull {
+                                reason: "the collector holds no inventory of this agent".into(),
+                            })),
+                        };
+                        if send_full && tx.send(Ok(ask)).await.is_err() {
+                            break;
+                        }
+                        Ok(msg)
+                    }
                     Err(e) => {
                         warn!(error = %e, "report not stored");
                         Err(Status::unavailable("report could not be stored; retry later"))

@@ -12,10 +12,12 @@
 pub mod api;
 pub mod api_fleet;
 pub mod api_history;
+pub mod api_lifecycle;
 pub mod cli;
 pub mod config;
 pub mod datadir;
 pub mod ingest;
+pub mod lifecycle;
 pub mod metrics;
 pub mod server;
 pub mod store;

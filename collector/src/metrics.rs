@@ -3,6 +3,8 @@
 //! Every limit that fires counts in `census_limit_hits_total{limit}`, so an operator sees a
 //! flood, a slow-client attack or a misconfigured fleet before users do.
 
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -45,12 +47,30 @@ struct LimitLabel {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct QuantileLabel {
+    quantile: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct SliLabel {
+    sli: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct OutcomeLabel {
     outcome: &'static str,
 }
 
 pub struct Metrics {
     registry: Registry,
+    fleet_assets: Family<StateLabel, Gauge>,
+    fleet_freshness: Family<QuantileLabel, Gauge<f64, AtomicU64>>,
+    fleet_ratios: Family<SliLabel, Gauge<f64, AtomicU64>>,
     limit_hits: Family<LimitLabel, Counter>,
     reports: Family<OutcomeLabel, Counter>,
     enrollments: Family<OutcomeLabel, Counter>,
@@ -78,7 +98,21 @@ impl Metrics {
         registry.register("enrollments", "Enrollment attempts, by outcome", enrollments.clone());
         let open_streams = Gauge::default();
         registry.register("open_streams", "Agent report streams open now", open_streams.clone());
-        Self { registry, limit_hits, reports, enrollments, open_streams }
+        let fleet_assets = Family::<StateLabel, Gauge>::default();
+        registry.register("fleet_assets", "Assets by lifecycle state", fleet_assets.clone());
+        let fleet_freshness = Family::<QuantileLabel, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "fleet_freshness_seconds",
+            "Age of each asset's latest report, by quantile over the fleet",
+            fleet_freshness.clone(),
+        );
+        let fleet_ratios = Family::<SliLabel, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "fleet_sli_ratio",
+            "Fleet SLIs as shares of assets: fresh, owner_coverage, duplicate_rate, tag_compliance",
+            fleet_ratios.clone(),
+        );
+        Self { registry, fleet_assets, fleet_freshness, fleet_ratios, limit_hits, reports, enrollments, open_streams }
     }
 
     pub fn limit_hit(&self, limit: Limit) {
@@ -95,6 +129,26 @@ impl Metrics {
 
     pub fn open_streams(&self) -> &Gauge {
         &self.open_streams
+    }
+
+    /// Publishes the fleet SLIs (set by the lifecycle evaluation).
+    pub fn set_fleet(&self, s: &crate::store::lifecycle::FleetSlis) {
+        for (state, n) in [("active", s.active), ("stale", s.stale), ("retired", s.retired)] {
+            self.fleet_assets.get_or_create(&StateLabel { state }).set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        for (quantile, v) in
+            [("0.5", s.freshness_p50_seconds), ("0.95", s.freshness_p95_seconds), ("1", s.freshness_max_seconds)]
+        {
+            self.fleet_freshness.get_or_create(&QuantileLabel { quantile }).set(v);
+        }
+        for (sli, v) in [
+            ("fresh", s.fresh_ratio),
+            ("owner_coverage", s.owner_coverage),
+            ("duplicate_rate", s.duplicate_rate),
+            ("tag_compliance", s.tag_compliance),
+        ] {
+            self.fleet_ratios.get_or_create(&SliLabel { sli }).set(v);
+        }
     }
 
     /// The OpenMetrics text exposition.

@@ -20,7 +20,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::config::{CollectorConfig, Limits};
+use crate::config::{CollectorConfig, FleetConfig, Limits};
 use crate::datadir::{self, ADMIN_TOKEN_FILE, DATABASE_FILE, DataDirError, ENROLL_SECRET_FILE};
 use crate::ingest::Ingest;
 use crate::metrics::{Limit, Metrics};
@@ -50,6 +50,7 @@ pub struct ServeConfig {
     pub require_client_cert: bool,
     pub allow_plaintext_loopback: bool,
     pub limits: Limits,
+    pub fleet: FleetConfig,
 }
 
 impl ServeConfig {
@@ -62,6 +63,7 @@ impl ServeConfig {
             require_client_cert: config.require_client_cert,
             allow_plaintext_loopback: config.allow_plaintext_loopback,
             limits: config.limits,
+            fleet: config.fleet,
         }
     }
 }
@@ -116,6 +118,13 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
     // First run: the enroll-secret and admin-token files seed the database; later it alone decides.
     let seeded = datadir::bootstrap(&dir, store.as_ref()).await?;
     let metrics = Arc::new(Metrics::new());
+    // Staleness and the fleet SLIs, evaluated continuously.
+    tokio::spawn(crate::lifecycle::run(
+        store.clone(),
+        metrics.clone(),
+        cfg.fleet.clone(),
+        crate::lifecycle::Clock::new(),
+    ));
 
     let listener =
         TcpListener::bind(cfg.listen).await.map_err(|source| ServeError::Listen { addr: cfg.listen, source })?;
@@ -126,7 +135,10 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
 
     let ingest = Ingest::new(store.clone(), ca, metrics.clone(), limits.clone(), cfg.require_client_cert);
     let grpc = AgentServiceServer::new(ingest).max_decoding_message_size(limits.max_message_bytes);
-    let app = tonic::service::Routes::new(grpc).into_axum_router().merge(crate::api::router(store, metrics.clone()));
+    let app = tonic::service::Routes::new(grpc)
+        .into_axum_router()
+        .merge(crate::api::router(store, metrics.clone()))
+        .layer(axum::Extension(cfg.fleet.clone()));
 
     // The first line is what scripts and tests read to find the port.
     let mut out = std::io::stdout().lock();

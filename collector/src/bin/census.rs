@@ -30,11 +30,69 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// List hosts: id, host name, OS, last seen, package count.
-    Hosts,
+    Hosts {
+        /// Only hosts whose asset is active, stale (silent past the collector's
+        /// fleet.stale_after, 7 days by default) or retired.
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+    },
+    /// Fleet SLIs: assets by state, report freshness, owner coverage, duplicate rate, tag
+    /// compliance against the collector's required tags.
+    Fleet,
+    /// Retire an asset (it leaves the SLIs; if it reports again it is flagged).
+    Retire {
+        #[arg(value_name = "ASSET")]
+        asset: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Set an asset's owner, team, cost centre or environment (admin-set values win over what
+    /// an agent declares; an empty value clears one).
+    Owner {
+        #[arg(value_name = "ASSET")]
+        asset: String,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        cost_centre: Option<String>,
+        #[arg(long)]
+        environment: Option<String>,
+    },
+    /// Set (KEY=VALUE) or remove (--remove KEY) an asset's tags.
+    Tag {
+        #[arg(value_name = "ASSET")]
+        asset: String,
+        #[arg(value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        #[arg(long, value_name = "KEY")]
+        remove: Vec<String>,
+    },
     /// Show one host's inventory, by id, unique id prefix or unique host name.
     Host {
         #[arg(value_name = "ID")]
         id: String,
+        /// Show the host's change history (every event, oldest first) instead of its inventory.
+        #[arg(long)]
+        history: bool,
+    },
+    /// List changes across the fleet: software installed, removed, upgraded or downgraded;
+    /// interfaces and addresses added or removed; hardware and OS changes; ... (oldest first).
+    Changes {
+        /// Only changes since this long ago (24h, 7d) or since this RFC 3339 time.
+        #[arg(long, value_name = "WHEN", default_value = "24h")]
+        since: String,
+        /// Only these kinds (comma-separated): software, interface, address, hardware, os,
+        /// security, agent, lifecycle.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// Only this host (id, unique id prefix or unique host name).
+        #[arg(long, value_name = "ID")]
+        host: Option<String>,
+        /// At most this many, the newest.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        limit: u32,
     },
     /// List the hosts that have a package (exact name), with its versions.
     Software {
@@ -52,6 +110,23 @@ enum Command {
     /// List the devices agents heard on their networks (passive discovery), by MAC, with the
     /// hosts that heard them.
     Neighbors,
+    /// Assets (machines) and the agents (keys) that report for them: list them, show one (by
+    /// asset id, or an agent's id, unique id prefix or unique host name), or merge and split
+    /// them (admin token).
+    #[command(args_conflicts_with_subcommands = true)]
+    Assets {
+        #[arg(value_name = "ID")]
+        id: Option<String>,
+        #[command(subcommand)]
+        action: Option<AssetCommand>,
+    },
+    /// List suspected duplicates with their evidence: suspected clones, agents that matched two
+    /// assets, and two agents claiming one machine.
+    Duplicates {
+        /// An agent still counts as reporting this long after its last report.
+        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        window: String,
+    },
     /// Enroll secrets, which agents present once to enroll (admin token).
     #[command(subcommand)]
     EnrollSecrets(SecretCommand),
@@ -66,6 +141,25 @@ enum Command {
         /// Only entries since this long ago (24h, 7d) or since this RFC 3339 time.
         #[arg(long, value_name = "WHEN")]
         since: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AssetCommand {
+    /// Merge asset FROM into asset INTO: its agents and identifiers move, FROM is kept as merged.
+    Merge {
+        #[arg(value_name = "INTO")]
+        into: String,
+        #[arg(value_name = "FROM")]
+        from: String,
+    },
+    /// Move one agent of an asset to a new asset of its own.
+    Split {
+        #[arg(value_name = "ASSET")]
+        asset: String,
+        /// The agent to move (id, unique id prefix or unique host name).
+        #[arg(long, value_name = "AGENT")]
+        agent: String,
     },
 }
 
@@ -169,8 +263,37 @@ fn execute(cli: Cli) -> anyhow::Result<Printed> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         Ok(match cli.command {
-            Command::Hosts => cli::render_hosts(&client.hosts().await?, format).into(),
-            Command::Host { id } => cli::render_host(&client.host(&id).await?, format).into(),
+            Command::Hosts { state } => cli::render_hosts(&client.hosts_in(state.as_deref()).await?, format).into(),
+            Command::Fleet => cli::render_fleet(&client.fleet().await?, format).into(),
+            Command::Retire { asset, reason } => {
+                cli::render_changed(&client.retire(&asset, &reason).await?, "retired", format).into()
+            }
+            Command::Owner { asset, owner, team, cost_centre, environment } => {
+                let update =
+                    census_collector::store::lifecycle::OwnershipUpdate { owner, team, cost_centre, environment };
+                cli::render_changed(&client.set_owner(&asset, &update).await?, "updated the owner of", format).into()
+            }
+            Command::Tag { asset, set, remove } => {
+                let mut pairs = std::collections::BTreeMap::new();
+                for kv in &set {
+                    let (k, v) = kv.split_once('=').ok_or_else(|| anyhow::anyhow!("tag {kv:?} is not KEY=VALUE"))?;
+                    pairs.insert(k.to_string(), v.to_string());
+                }
+                let req = census_collector::api_lifecycle::TagsRequest { set: pairs, remove };
+                cli::render_changed(&client.set_tags(&asset, &req).await?, "tagged", format).into()
+            }
+            Command::Host { id, history: true } => {
+                cli::render_events(&client.history(&id, None, None, None).await?, format).into()
+            }
+            Command::Host { id, history: false } => cli::render_host(&client.host(&id).await?, format).into(),
+            Command::Changes { since, kind, host, limit } => {
+                let (since, kind) = (Some(since.as_str()), kind.as_deref());
+                let events = match host {
+                    Some(id) => client.history(&id, since, kind, Some(limit)).await?,
+                    None => client.changes(since, kind, Some(limit)).await?,
+                };
+                cli::render_events(&events, format).into()
+            }
             Command::Software { name, version, source } => {
                 if let Some(v) = &version {
                     census_inventory::version::Constraint::parse(v)?;
@@ -179,6 +302,15 @@ fn execute(cli: Cli) -> anyhow::Result<Printed> {
                 cli::render_software(&rows, format).into()
             }
             Command::Neighbors => cli::render_neighbors(&client.neighbors().await?, format).into(),
+            Command::Assets { id: None, action: None } => cli::render_assets(&client.assets().await?, format).into(),
+            Command::Assets { id: Some(id), .. } => cli::render_asset(&client.asset(&id).await?, format).into(),
+            Command::Assets { action: Some(AssetCommand::Merge { into, from }), .. } => {
+                cli::render_asset(&client.merge_assets(&into, &from).await?, format).into()
+            }
+            Command::Assets { action: Some(AssetCommand::Split { asset, agent }), .. } => {
+                cli::render_asset(&client.split_asset(&asset, &agent).await?, format).into()
+            }
+            Command::Duplicates { window } => cli::render_duplicates(&client.duplicates(&window).await?, format).into(),
             Command::EnrollSecrets(SecretCommand::Create { label, expires, max_uses }) => {
                 let created = client.create_enroll_secret(&CreateEnrollSecret { label, expires, max_uses }).await?;
                 let note = format!(

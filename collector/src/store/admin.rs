@@ -60,6 +60,9 @@ pub enum AdminError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
+    /// The request itself is wrong (a bad value): the message says what.
+    #[error("{0}")]
+    Invalid(String),
     /// The query matched several objects: their ids.
     #[error("{message}")]
     Ambiguous { message: String, matches: Vec<String> },

@@ -9,6 +9,7 @@ use serde::Serialize;
 pub mod admin;
 pub mod fleet;
 pub mod history;
+pub mod lifecycle;
 pub mod sqlite;
 mod sqlite_admin;
 #[cfg(test)]
@@ -72,14 +73,44 @@ pub struct VerifiedReport {
     pub agent_version: String,
     pub collected_at: Millis,
     pub received_at: Millis,
-    /// `None` for a heartbeat.
-    pub inventory: Option<Inventory>,
+    pub body: ReportBody,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a verified report carries.
+#[derive(Debug, Clone)]
+// A full inventory is the common body and moves once, into the store: boxing it buys nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum ReportBody {
+    /// A full inventory: replaces the stored one.
+    Full(Inventory),
+    /// Changes to the stored inventory whose state hash is `delta.base_sha256`.
+    Delta {
+        delta: Box<census_inventory::delta::InventoryDelta>,
+        /// `limits.max_section_items`, which the resulting inventory must keep too.
+        max_section_items: usize,
+    },
+    /// Liveness only.
+    Heartbeat,
+}
+
+impl ReportBody {
+    /// The `reports.kind` column: `full`, `delta` or `heartbeat`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReportBody::Full(_) => "full",
+            ReportBody::Delta { .. } => "delta",
+            ReportBody::Heartbeat => "heartbeat",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// Durably stored.
     Stored,
+    /// A heartbeat, durably stored, from an agent whose inventory the store does not hold (it
+    /// lost it): the agent is to send a full inventory.
+    StoredWithoutInventory,
     /// This sequence was applied before with the same bytes: acknowledged again, nothing
     /// changed.
     Duplicate,
@@ -89,6 +120,12 @@ pub enum Applied {
     Stale { last: u64 },
     /// The agent was revoked: refused, nothing changed.
     Revoked,
+    /// A delta whose base is not the stored state (`stored` is `None` when none is stored):
+    /// refused, nothing changed; the agent is to send a full inventory.
+    BaseMismatch { base: Vec<u8>, stored: Option<Vec<u8>> },
+    /// A delta that does not apply to the stored state, or whose result is not the state it
+    /// names, or is over a limit: refused, nothing changed.
+    DeltaRefused(String),
 }
 
 /// One line of `census hosts`.
@@ -206,7 +243,9 @@ pub enum HostLookup {
 }
 
 #[async_trait::async_trait]
-pub trait Store: admin::AdminStore + fleet::FleetStore + history::HistoryStore + Send + Sync + 'static {
+pub trait Store:
+    admin::AdminStore + fleet::FleetStore + history::HistoryStore + lifecycle::LifecycleStore + Send + Sync + 'static
+{
     /// Records an agent and its key, given a valid enroll secret (known, not revoked, not
     /// expired, not used up), whose use count it increments, in one transaction. Enrolling the
     /// same id with the same key again updates the host name, version and client certificate and

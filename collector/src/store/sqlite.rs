@@ -10,8 +10,8 @@ use census_inventory::Inventory;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    AgentRecord, Applied, HostDetail, HostLookup, HostSummary, NeighborRow, NewAgent, Sighting, SoftwareRow, Store,
-    StoreError, VerifiedReport, now_ms,
+    AgentRecord, Applied, HostDetail, HostLookup, HostSummary, NeighborRow, NewAgent, ReportBody, Sighting,
+    SoftwareRow, Store, StoreError, VerifiedReport, now_ms,
 };
 
 /// Numbered migrations, applied in order, each once.
@@ -23,6 +23,8 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (5, include_str!("../../migrations/sqlite/0005_deltas.sql")),
     (6, include_str!("../../migrations/sqlite/0006_history.sql")),
     (7, include_str!("../../migrations/sqlite/0007_assets.sql")),
+    (8, include_str!("../../migrations/sqlite/0008_lifecycle.sql")),
+    (9, include_str!("../../migrations/sqlite/0009_package_versions.sql")),
 ];
 
 #[derive(Clone)]
@@ -60,13 +62,21 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.with_err(f).await
+    }
+
+    /// [`Self::with`] for closures with their own error type (admin actions).
+    pub(super) async fn with_err<T: Send + 'static, E: From<StoreError> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut guard)
         })
         .await
-        .map_err(|e| StoreError::Db(format!("storage task failed: {e}")))?
+        .map_err(|e| E::from(StoreError::Db(format!("storage task failed: {e}"))))?
     }
 }
 
@@ -94,10 +104,10 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-const SUMMARY_COLUMNS: &str = "h.agent_id, h.hostname, h.os_pretty, h.os_id, h.os_version, h.kernel, h.arch, \
+pub(super) const SUMMARY_COLUMNS: &str = "h.agent_id, h.hostname, h.os_pretty, h.os_id, h.os_version, h.kernel, h.arch, \
      COALESCE(a.last_seen, h.received_at), h.package_count, a.agent_version";
 
-fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<HostSummary> {
+pub(super) fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<HostSummary> {
     Ok(HostSummary {
         id: row.get(0)?,
         hostname: row.get(1)?,
@@ -215,9 +225,13 @@ impl Store for SqliteStore {
     }
 
     async fn apply(&self, report: VerifiedReport) -> Result<Applied, StoreError> {
-        let document = match &report.inventory {
-            Some(inv) => Some(serde_json::to_string(inv).map_err(|e| StoreError::Db(e.to_string()))?),
-            None => None,
+        // A full inventory's document and state hash (a delta's are known only in the transaction).
+        let full = match &report.body {
+            ReportBody::Full(inv) => Some((
+                serde_json::to_string(inv).map_err(|e| StoreError::Db(e.to_string()))?,
+                census_proto::convert::state_hash(inv).to_vec(),
+            )),
+            _ => None,
         };
         let retention = self.report_retention_ms;
         self.with(move |conn| {
@@ -250,6 +264,28 @@ impl Store for SqliteStore {
             if report.sequence <= last {
                 return Ok(Applied::Stale { last });
             }
+            // The inventory this report leaves stored, with its document and state hash, and the
+            // one it replaces; for a delta both are decided before anything is written, so a
+            // refused delta stores nothing.
+            let (previous, next) = match &report.body {
+                ReportBody::Full(inv) => {
+                    let (doc, hash) = full.expect("a full report has its document");
+                    (previous_inventory(&tx, &report.agent_id).map_err(db)?, Some((inv.clone(), doc, hash)))
+                }
+                ReportBody::Delta { delta, max_section_items } => {
+                    match apply_delta(&tx, &report.agent_id, delta, *max_section_items)? {
+                        Ok((previous, next)) => (Some(previous), Some(next)),
+                        Err(refused) => return Ok(refused),
+                    }
+                }
+                ReportBody::Heartbeat => (None, None),
+            };
+            let without_inventory = matches!(report.body, ReportBody::Heartbeat)
+                && !tx
+                    .query_row("SELECT EXISTS(SELECT 1 FROM hosts WHERE agent_id = ?1)", [&report.agent_id], |r| {
+                        r.get(0)
+                    })
+                    .map_err(db)?;
             tx.execute(
                 "UPDATE agents SET last_sequence = ?2, last_seen = ?3, agent_version = ?4 WHERE agent_id = ?1",
                 params![report.agent_id, seq, report.received_at, report.agent_version],
@@ -262,7 +298,7 @@ impl Store for SqliteStore {
                     report.agent_id,
                     seq,
                     report.digest,
-                    if report.inventory.is_some() { "full" } else { "heartbeat" },
+                    report.body.kind(),
                     to_i64(report.bytes),
                     report.collected_at,
                     report.received_at
@@ -277,15 +313,16 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?;
             }
-            if let (Some(inv), Some(doc)) = (&report.inventory, &document) {
-                // The state this report replaces, for the history and the asset links.
-                let previous = previous_inventory(&tx, &report.agent_id).map_err(db)?;
-                store_inventory(&tx, &report, inv, doc).map_err(db)?;
+            if let Some((inv, doc, hash)) = &next {
+                // `previous`: the state this report replaces, for the history and the asset links.
+                store_inventory(&tx, &report, inv, doc, hash).map_err(db)?;
                 super::history::record(&tx, &report, previous.as_ref(), inv).map_err(db)?;
                 super::fleet::link(&tx, &report, inv).map_err(db)?;
             }
+            // Any report, heartbeats too, brings a stale asset back (or flags a retired one).
+            super::lifecycle::on_report(&tx, &report.agent_id, report.received_at, report.sequence).map_err(db)?;
             tx.commit().map_err(db)?;
-            Ok(Applied::Stored)
+            Ok(if without_inventory { Applied::StoredWithoutInventory } else { Applied::Stored })
         })
         .await
     }
@@ -307,10 +344,11 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT p.agent_id, h.hostname, p.name, p.version, p.arch, p.source, p.purl, p.location \
-                     FROM packages p JOIN hosts h USING (agent_id) \
+                    "SELECT hp.agent_id, h.hostname, p.name, p.version, p.arch, p.source, p.purl, p.location \
+                     FROM package_versions p JOIN host_packages hp ON hp.package_id = p.id \
+                     JOIN hosts h ON h.agent_id = hp.agent_id \
                      WHERE p.name = ?1 AND (?2 IS NULL OR p.source = ?2) \
-                     ORDER BY h.hostname, p.agent_id, p.source, p.arch, p.version",
+                     ORDER BY h.hostname, hp.agent_id, p.source, p.arch, p.version",
                 )
                 .map_err(db)?;
             let rows = stmt
@@ -418,6 +456,83 @@ impl Store for SqliteStore {
     }
 }
 
+/// The id of a package version: the first 8 bytes of SHA-256 over its fields, each followed by
+/// a 0 byte. Computed, so writing a host's packages needs no lookups; a collision between two
+/// distinct versions has a probability near n²/2⁶⁵ (about 10⁻⁸ for ten million versions).
+fn package_id(p: &census_inventory::Package) -> i64 {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let size = p.installed_size_bytes.to_string();
+    for field in [
+        &p.name,
+        &p.version,
+        &p.arch,
+        &p.source,
+        &p.source_package,
+        &p.maintainer,
+        &size,
+        &p.selection,
+        &p.vendor,
+        &p.purl,
+        &p.location,
+    ] {
+        ctx.update(field.as_bytes());
+        ctx.update(&[0]);
+    }
+    let digest = ctx.finish();
+    i64::from_be_bytes(digest.as_ref()[..8].try_into().expect("a SHA-256 digest has 8 bytes"))
+}
+
+/// Brings `host_packages` for `agent_id` to `software`, writing only what changed: an unchanged
+/// host writes nothing, a new version is added to `package_versions` once for the whole fleet.
+fn store_packages(
+    tx: &rusqlite::Transaction<'_>,
+    agent_id: &str,
+    software: &[census_inventory::Package],
+) -> rusqlite::Result<()> {
+    use std::collections::HashMap;
+    let current: HashMap<i64, i64> = {
+        let mut stmt = tx.prepare_cached("SELECT package_id, install_time FROM host_packages WHERE agent_id = ?1")?;
+        stmt.query_map([agent_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
+    };
+    let wanted: HashMap<i64, &census_inventory::Package> = software.iter().map(|p| (package_id(p), p)).collect();
+    let mut delete = tx.prepare_cached("DELETE FROM host_packages WHERE agent_id = ?1 AND package_id = ?2")?;
+    for id in current.keys().filter(|id| !wanted.contains_key(id)) {
+        delete.execute(params![agent_id, id])?;
+    }
+    let mut version = tx.prepare_cached(
+        "INSERT OR IGNORE INTO package_versions (id, name, version, arch, source, source_package, maintainer, \
+             installed_size, selection, vendor, purl, location) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    let mut link = tx.prepare_cached(
+        "INSERT INTO host_packages (agent_id, package_id, install_time) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (agent_id, package_id) DO UPDATE SET install_time = excluded.install_time",
+    )?;
+    for (id, p) in &wanted {
+        if current.get(id) == Some(&p.install_time) {
+            continue;
+        }
+        if !current.contains_key(id) {
+            version.execute(params![
+                id,
+                p.name,
+                p.version,
+                p.arch,
+                p.source,
+                p.source_package,
+                p.maintainer,
+                to_i64(p.installed_size_bytes),
+                p.selection,
+                p.vendor,
+                p.purl,
+                p.location,
+            ])?;
+        }
+        link.execute(params![agent_id, id, p.install_time])?;
+    }
+    Ok(())
+}
+
 /// The agent's latest stored inventory, if it sent one.
 fn previous_inventory(tx: &rusqlite::Transaction<'_>, agent_id: &str) -> rusqlite::Result<Option<Inventory>> {
     let doc: Option<String> =
@@ -429,22 +544,84 @@ fn previous_inventory(tx: &rusqlite::Transaction<'_>, agent_id: &str) -> rusqlit
     .transpose()
 }
 
+/// Applies `delta` to the agent's stored inventory: `Ok((stored, (result, its document, its
+/// state hash)))`, or the refusal when the stored state is not the delta's base, the delta does
+/// not apply, the result's hash is not the one the delta names, or the result is over
+/// `max_section_items`.
+#[allow(clippy::type_complexity)]
+fn apply_delta(
+    tx: &rusqlite::Transaction<'_>,
+    agent_id: &str,
+    delta: &census_inventory::delta::InventoryDelta,
+    max_section_items: usize,
+) -> Result<Result<(Inventory, (Inventory, String, Vec<u8>)), Applied>, StoreError> {
+    use census_proto::convert::state_hash;
+    let stored: Option<(String, Option<Vec<u8>>)> = tx
+        .query_row("SELECT inventory, state_sha256 FROM hosts WHERE agent_id = ?1", [agent_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(db)?;
+    let mismatch = |stored| Applied::BaseMismatch { base: delta.base_sha256.clone(), stored };
+    let Some((doc, hash)) = stored else { return Ok(Err(mismatch(None))) };
+    // Compare before reading the document, so a stale delta costs little.
+    if hash.as_ref().is_some_and(|h| *h != delta.base_sha256) {
+        return Ok(Err(mismatch(hash)));
+    }
+    let base: Inventory =
+        serde_json::from_str(&doc).map_err(|e| StoreError::Db(format!("stored inventory of {agent_id}: {e}")))?;
+    // A host stored before state hashes were kept gets its hash now.
+    let hash = match hash {
+        Some(h) => h,
+        None => state_hash(&base).to_vec(),
+    };
+    if hash != delta.base_sha256 {
+        return Ok(Err(mismatch(Some(hash))));
+    }
+    let result = match census_inventory::delta::apply(&base, delta) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(Applied::DeltaRefused(format!("the delta does not apply: {e}")))),
+    };
+    let result_hash = state_hash(&result).to_vec();
+    if result_hash != delta.result_sha256 {
+        return Ok(Err(Applied::DeltaRefused(format!(
+            "the delta's result has state {}, not the {} it names",
+            short_hex(&result_hash),
+            short_hex(&delta.result_sha256)
+        ))));
+    }
+    let limits =
+        crate::config::Limits { max_section_items, max_string_bytes: usize::MAX, ..crate::config::Limits::default() };
+    if let Err((_, message)) = crate::ingest::within_limits(&result, &limits) {
+        return Ok(Err(Applied::DeltaRefused(format!("the delta's result is over a limit: {message}"))));
+    }
+    let doc = serde_json::to_string(&result).map_err(|e| StoreError::Db(e.to_string()))?;
+    Ok(Ok((base, (result, doc, result_hash))))
+}
+
+/// The first 8 hex digits of a hash (how messages name a state).
+pub fn short_hex(hash: &[u8]) -> String {
+    hash.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
 fn store_inventory(
     tx: &rusqlite::Transaction<'_>,
     report: &VerifiedReport,
     inv: &Inventory,
     document: &str,
+    state_sha256: &[u8],
 ) -> rusqlite::Result<()> {
     let os = &inv.os;
     tx.execute(
         "INSERT INTO hosts (agent_id, hostname, os_pretty, os_id, os_version, kernel, arch, machine_id, sequence, \
-             collected_at, received_at, package_count, inventory) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             collected_at, received_at, package_count, inventory, state_sha256) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
          ON CONFLICT (agent_id) DO UPDATE SET hostname = excluded.hostname, os_pretty = excluded.os_pretty, \
              os_id = excluded.os_id, os_version = excluded.os_version, kernel = excluded.kernel, \
              arch = excluded.arch, machine_id = excluded.machine_id, sequence = excluded.sequence, \
              collected_at = excluded.collected_at, received_at = excluded.received_at, \
-             package_count = excluded.package_count, inventory = excluded.inventory",
+             package_count = excluded.package_count, inventory = excluded.inventory, \
+             state_sha256 = excluded.state_sha256",
         params![
             report.agent_id,
             os.hostname,
@@ -459,6 +636,7 @@ fn store_inventory(
             report.received_at,
             to_i64(inv.software.len() as u64),
             document,
+            state_sha256,
         ],
     )?;
     tx.execute("DELETE FROM neighbors WHERE agent_id = ?1", [&report.agent_id])?;
@@ -473,29 +651,7 @@ fn store_inventory(
         insert.execute(params![n.mac, report.agent_id, n.interface, n.first_seen, n.last_seen, document])?;
     }
     drop(insert);
-    tx.execute("DELETE FROM packages WHERE agent_id = ?1", [&report.agent_id])?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO packages (agent_id, name, version, arch, source, source_package, maintainer, installed_size, \
-             selection, vendor, install_time, purl, location) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?;
-    for p in &inv.software {
-        insert.execute(params![
-            report.agent_id,
-            p.name,
-            p.version,
-            p.arch,
-            p.source,
-            p.source_package,
-            p.maintainer,
-            to_i64(p.installed_size_bytes),
-            p.selection,
-            p.vendor,
-            p.install_time,
-            p.purl,
-            p.location,
-        ])?;
-    }
+    store_packages(tx, &report.agent_id, &inv.software)?;
     Ok(())
 }
 
@@ -519,6 +675,39 @@ mod tests {
         drop(store);
         let store = SqliteStore::open(&path).unwrap();
         assert!(store.agent("reopen").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn package_versions_are_stored_once_for_the_fleet() {
+        use census_inventory::{Inventory, Package};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("census.db")).unwrap();
+        let pkg = |name: &str, version: &str| Package {
+            name: name.into(),
+            version: version.into(),
+            source: "dpkg".into(),
+            ..Default::default()
+        };
+        let inv = |packages: Vec<Package>| Inventory { software: packages, ..Default::default() };
+        for (id, seq) in [("p1", 1), ("p2", 1)] {
+            crate::store::suite::enroll_one(&store, id).await;
+            let r = crate::store::suite::report(id, seq, Some(inv(vec![pkg("curl", "8.0"), pkg("jq", "1.6")])));
+            store.apply(r).await.unwrap();
+        }
+        let count = |sql: &'static str| {
+            let store = store.clone();
+            async move { store.with(move |c| c.query_row(sql, [], |r| r.get::<_, i64>(0)).map_err(db)).await.unwrap() }
+        };
+        assert_eq!(count("SELECT COUNT(*) FROM package_versions").await, 2, "one row per version, not per host");
+        assert_eq!(count("SELECT COUNT(*) FROM host_packages").await, 4);
+        // p1 upgrades jq: one link replaced, one version added; curl untouched.
+        let r = crate::store::suite::report("p1", 2, Some(inv(vec![pkg("curl", "8.0"), pkg("jq", "1.7")])));
+        store.apply(r).await.unwrap();
+        assert_eq!(count("SELECT COUNT(*) FROM package_versions").await, 3);
+        assert_eq!(count("SELECT COUNT(*) FROM host_packages").await, 4);
+        let rows = store.software("jq", None).await.unwrap();
+        let got: Vec<_> = rows.iter().map(|r| (r.host_id.as_str(), r.version.as_str())).collect();
+        assert_eq!(got, [("p1", "1.7"), ("p2", "1.6")]);
     }
 
     #[test]

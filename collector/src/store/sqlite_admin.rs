@@ -24,7 +24,8 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
-fn audit(
+/// Appends an audit row in the caller's transaction (every admin mutation writes one).
+pub(super) fn audit(
     tx: &Transaction<'_>,
     at: Millis,
     actor: &Actor,

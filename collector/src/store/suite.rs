@@ -56,7 +56,7 @@ fn inventory(hostname: &str, packages: usize) -> Inventory {
     }
 }
 
-fn report(id: &str, sequence: u64, inv: Option<Inventory>) -> VerifiedReport {
+pub fn report(id: &str, sequence: u64, inv: Option<Inventory>) -> VerifiedReport {
     let digest = sha256(format!("{id}/{sequence}").as_bytes());
     VerifiedReport {
         agent_id: id.into(),
@@ -66,7 +66,7 @@ fn report(id: &str, sequence: u64, inv: Option<Inventory>) -> VerifiedReport {
         agent_version: "0.1.0".into(),
         collected_at: 2_000,
         received_at: 3_000 + sequence as i64,
-        inventory: inv,
+        body: inv.map_or(super::ReportBody::Heartbeat, super::ReportBody::Full),
     }
 }
 
