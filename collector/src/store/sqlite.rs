@@ -32,6 +32,68 @@ pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     /// How long the applied-report log keeps a report (ms).
     report_retention_ms: i64,
+    /// The group-commit writer (see [`writer`]).
+    writer: std::sync::mpsc::Sender<ApplyJob>,
+}
+
+/// Most reports applied in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// One report waiting for the writer, with what was computed outside the lock.
+struct ApplyJob {
+    report: VerifiedReport,
+    /// A full inventory's JSON document and state hash.
+    full: Option<(String, Vec<u8>)>,
+    retention: i64,
+    reply: tokio::sync::oneshot::Sender<Result<Applied, StoreError>>,
+}
+
+/// The group-commit writer: takes every report waiting (up to [`MAX_BATCH`]), applies each in
+/// its own savepoint of one transaction, commits once, and only then answers each. A report
+/// that is refused or fails rolls back to its savepoint alone; a failed commit fails them all.
+/// One fsync then covers many reports, which is what lets the collector keep up with a fleet's
+/// heartbeats while still acknowledging only what is on disk.
+fn writer(conn: Arc<Mutex<Connection>>, jobs: std::sync::mpsc::Receiver<ApplyJob>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let results = apply_batch(&mut guard, &mut batch);
+        drop(guard);
+        for (job, result) in batch.into_iter().zip(results) {
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+fn apply_batch(conn: &mut Connection, batch: &mut [ApplyJob]) -> Vec<Result<Applied, StoreError>> {
+    let all_fail = |n: usize, e: &dyn std::fmt::Display| (0..n).map(|_| Err(StoreError::Db(e.to_string()))).collect();
+    let tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(e) => return all_fail(batch.len(), &e),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch.iter_mut() {
+        if let Err(e) = tx.execute_batch("SAVEPOINT report") {
+            return all_fail(batch.len(), &e);
+        }
+        let result = apply_in(&tx, &job.report, job.full.take(), job.retention);
+        let keep = matches!(result, Ok(Applied::Stored | Applied::StoredWithoutInventory));
+        let end = if keep { "RELEASE report" } else { "ROLLBACK TO report; RELEASE report" };
+        if let Err(e) = tx.execute_batch(end) {
+            return all_fail(batch.len(), &e);
+        }
+        results.push(result);
+    }
+    match tx.commit() {
+        Ok(()) => results,
+        Err(e) => all_fail(batch.len(), &e),
+    }
 }
 
 pub(super) fn db(e: rusqlite::Error) -> StoreError {
@@ -48,7 +110,14 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| open_err(e.to_string()))?;
         migrate(&mut conn).map_err(|e| open_err(format!("migration failed: {e}")))?;
         let retention = crate::config::Limits::default().max_report_age;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), report_retention_ms: retention.as_millis() as i64 })
+        let conn = Arc::new(Mutex::new(conn));
+        let (writer_tx, jobs) = std::sync::mpsc::channel();
+        let shared = conn.clone();
+        std::thread::Builder::new()
+            .name("census-sqlite-writer".into())
+            .spawn(move || writer(shared, jobs))
+            .map_err(|e| open_err(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self { conn, report_retention_ms: retention.as_millis() as i64, writer: writer_tx })
     }
 
     /// Keeps applied-report records for `d` (the collector's `max_report_age`).
@@ -233,98 +302,10 @@ impl Store for SqliteStore {
             )),
             _ => None,
         };
-        let retention = self.report_retention_ms;
-        self.with(move |conn| {
-            let tx = conn.transaction().map_err(db)?;
-            let (last, revoked): (i64, bool) = tx
-                .query_row(
-                    "SELECT last_sequence, revoked_at IS NOT NULL FROM agents WHERE agent_id = ?1",
-                    [&report.agent_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .map_err(db)?;
-            if revoked {
-                return Ok(Applied::Revoked);
-            }
-            let seq = to_i64(report.sequence);
-            let applied: Option<Vec<u8>> = tx
-                .query_row(
-                    "SELECT digest FROM reports WHERE agent_id = ?1 AND sequence = ?2",
-                    params![report.agent_id, seq],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db)?;
-            match applied {
-                Some(digest) if digest == report.digest => return Ok(Applied::Duplicate),
-                Some(_) => return Ok(Applied::Reused),
-                None => {}
-            }
-            let last = last.max(0) as u64;
-            if report.sequence <= last {
-                return Ok(Applied::Stale { last });
-            }
-            // The inventory this report leaves stored, with its document and state hash, and the
-            // one it replaces; for a delta both are decided before anything is written, so a
-            // refused delta stores nothing.
-            let (previous, next) = match &report.body {
-                ReportBody::Full(inv) => {
-                    let (doc, hash) = full.expect("a full report has its document");
-                    (previous_inventory(&tx, &report.agent_id).map_err(db)?, Some((inv.clone(), doc, hash)))
-                }
-                ReportBody::Delta { delta, max_section_items } => {
-                    match apply_delta(&tx, &report.agent_id, delta, *max_section_items)? {
-                        Ok((previous, next)) => (Some(previous), Some(next)),
-                        Err(refused) => return Ok(refused),
-                    }
-                }
-                ReportBody::Heartbeat => (None, None),
-            };
-            let without_inventory = matches!(report.body, ReportBody::Heartbeat)
-                && !tx
-                    .query_row("SELECT EXISTS(SELECT 1 FROM hosts WHERE agent_id = ?1)", [&report.agent_id], |r| {
-                        r.get(0)
-                    })
-                    .map_err(db)?;
-            tx.execute(
-                "UPDATE agents SET last_sequence = ?2, last_seen = ?3, agent_version = ?4 WHERE agent_id = ?1",
-                params![report.agent_id, seq, report.received_at, report.agent_version],
-            )
-            .map_err(db)?;
-            tx.execute(
-                "INSERT INTO reports (agent_id, sequence, digest, kind, bytes, collected_at, received_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    report.agent_id,
-                    seq,
-                    report.digest,
-                    report.body.kind(),
-                    to_i64(report.bytes),
-                    report.collected_at,
-                    report.received_at
-                ],
-            )
-            .map_err(db)?;
-            // Now and then, forget applied reports older than the collector accepts anyway.
-            if report.sequence.is_multiple_of(64) {
-                tx.execute(
-                    "DELETE FROM reports WHERE agent_id = ?1 AND received_at < ?2 AND sequence < ?3",
-                    params![report.agent_id, report.received_at.saturating_sub(retention), seq],
-                )
-                .map_err(db)?;
-            }
-            if let Some((inv, doc, hash)) = &next {
-                // `previous`: the state this report replaces, for the history and the asset links.
-                store_inventory(&tx, &report, inv, doc, hash).map_err(db)?;
-                super::history::record(&tx, &report, previous.as_ref(), inv).map_err(db)?;
-                super::fleet::link(&tx, &report, inv).map_err(db)?;
-            }
-            // Any report, heartbeats too, brings a stale asset back (or flags a retired one).
-            super::lifecycle::on_report(&tx, &report.agent_id, report.received_at, report.sequence).map_err(db)?;
-            tx.commit().map_err(db)?;
-            Ok(if without_inventory { Applied::StoredWithoutInventory } else { Applied::Stored })
-        })
-        .await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = ApplyJob { report, full, retention: self.report_retention_ms, reply };
+        self.writer.send(job).map_err(|_| StoreError::Db("the writer thread stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Db("the writer thread stopped".into()))?
     }
 
     async fn hosts(&self) -> Result<Vec<HostSummary>, StoreError> {
@@ -454,6 +435,103 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// Applies one verified report inside the writer's transaction (its own savepoint): revocation
+/// and sequence checks, the applied-report log, inventory, packages, history, asset link and
+/// lifecycle. The caller commits, or rolls the savepoint back for anything but `Stored*`.
+fn apply_in(
+    tx: &rusqlite::Transaction<'_>,
+    report: &VerifiedReport,
+    full: Option<(String, Vec<u8>)>,
+    retention: i64,
+) -> Result<Applied, StoreError> {
+    let (last, revoked): (i64, bool) = tx
+        .query_row(
+            "SELECT last_sequence, revoked_at IS NOT NULL FROM agents WHERE agent_id = ?1",
+            [&report.agent_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(db)?;
+    if revoked {
+        return Ok(Applied::Revoked);
+    }
+    let seq = to_i64(report.sequence);
+    let applied: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT digest FROM reports WHERE agent_id = ?1 AND sequence = ?2",
+            params![report.agent_id, seq],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    match applied {
+        Some(digest) if digest == report.digest => return Ok(Applied::Duplicate),
+        Some(_) => return Ok(Applied::Reused),
+        None => {}
+    }
+    let last = last.max(0) as u64;
+    if report.sequence <= last {
+        return Ok(Applied::Stale { last });
+    }
+    // The inventory this report leaves stored, with its document and state hash, and the
+    // one it replaces; for a delta both are decided before anything is written, so a
+    // refused delta stores nothing.
+    let (previous, next) = match &report.body {
+        ReportBody::Full(inv) => {
+            let Some((doc, hash)) = full else {
+                return Err(StoreError::Db("a full report came without its document".into()));
+            };
+            (previous_inventory(tx, &report.agent_id).map_err(db)?, Some((inv.clone(), doc, hash)))
+        }
+        ReportBody::Delta { delta, max_section_items } => {
+            match apply_delta(tx, &report.agent_id, delta, *max_section_items)? {
+                Ok((previous, next)) => (Some(previous), Some(next)),
+                Err(refused) => return Ok(refused),
+            }
+        }
+        ReportBody::Heartbeat => (None, None),
+    };
+    let without_inventory = matches!(report.body, ReportBody::Heartbeat)
+        && !tx
+            .query_row("SELECT EXISTS(SELECT 1 FROM hosts WHERE agent_id = ?1)", [&report.agent_id], |r| r.get(0))
+            .map_err(db)?;
+    tx.execute(
+        "UPDATE agents SET last_sequence = ?2, last_seen = ?3, agent_version = ?4 WHERE agent_id = ?1",
+        params![report.agent_id, seq, report.received_at, report.agent_version],
+    )
+    .map_err(db)?;
+    tx.execute(
+        "INSERT INTO reports (agent_id, sequence, digest, kind, bytes, collected_at, received_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            report.agent_id,
+            seq,
+            report.digest,
+            report.body.kind(),
+            to_i64(report.bytes),
+            report.collected_at,
+            report.received_at
+        ],
+    )
+    .map_err(db)?;
+    // Now and then, forget applied reports older than the collector accepts anyway.
+    if report.sequence.is_multiple_of(64) {
+        tx.execute(
+            "DELETE FROM reports WHERE agent_id = ?1 AND received_at < ?2 AND sequence < ?3",
+            params![report.agent_id, report.received_at.saturating_sub(retention), seq],
+        )
+        .map_err(db)?;
+    }
+    if let Some((inv, doc, hash)) = &next {
+        // `previous`: the state this report replaces, for the history and the asset links.
+        store_inventory(tx, report, inv, doc, hash).map_err(db)?;
+        super::history::record(tx, report, previous.as_ref(), inv).map_err(db)?;
+        super::fleet::link(tx, report, inv).map_err(db)?;
+    }
+    // Any report, heartbeats too, brings a stale asset back (or flags a retired one).
+    super::lifecycle::on_report(tx, &report.agent_id, report.received_at, report.sequence).map_err(db)?;
+    Ok(if without_inventory { Applied::StoredWithoutInventory } else { Applied::Stored })
 }
 
 /// The id of a package version: the first 8 bytes of SHA-256 over its fields, each followed by
@@ -708,6 +786,45 @@ mod tests {
         let rows = store.software("jq", None).await.unwrap();
         let got: Vec<_> = rows.iter().map(|r| (r.host_id.as_str(), r.version.as_str())).collect();
         assert_eq!(got, [("p1", "1.7"), ("p2", "1.6")]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_reports_share_commits_and_each_gets_its_own_answer() {
+        use crate::store::suite::{enroll_one, report};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("census.db")).unwrap();
+        let ids: Vec<String> = (0..40).map(|i| format!("batch{i:02}")).collect();
+        for id in &ids {
+            enroll_one(&store, id).await;
+        }
+        // Each agent sends sequence 1 twice and then 1 again with other bytes, all at once: in
+        // whatever batches they land, exactly one copy is stored, the rest answered for what they
+        // are, and a refusal rolls back nothing but itself.
+        let mut tasks = Vec::new();
+        for id in &ids {
+            for copy in 0..3 {
+                let (store, id) = (store.clone(), id.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut r = report(&id, 1, None);
+                    if copy == 2 {
+                        r.digest = vec![copy];
+                    }
+                    (id, copy, store.apply(r).await.unwrap())
+                }));
+            }
+        }
+        let mut outcomes = std::collections::BTreeMap::<String, Vec<Applied>>::new();
+        for t in tasks {
+            let (id, _, applied) = t.await.unwrap();
+            outcomes.entry(id).or_default().push(applied);
+        }
+        for (id, answers) in outcomes {
+            let stored =
+                answers.iter().filter(|a| matches!(a, Applied::Stored | Applied::StoredWithoutInventory)).count();
+            assert_eq!(stored, 1, "{id}: {answers:?}");
+            assert!(answers.iter().all(|a| !matches!(a, Applied::Stale { .. })), "{id}: {answers:?}");
+            assert_eq!(store.agent(&id).await.unwrap().unwrap().last_sequence, 1);
+        }
     }
 
     #[test]
