@@ -4,25 +4,12 @@
 use std::io::{Read, Write};
 use std::process::Output;
 
-use census_e2e::{Collector, fixture_root, stderr};
+use census_e2e::{Collector, fixture_root, stderr, stdout};
 use serde_json::Value;
 
 /// `census ARGS` with `token` instead of the admin token.
 fn census_as(collector: &Collector, token: &str, args: &[&str]) -> Output {
     collector.command("census").args(args).envs(collector.cli_env()).env("CENSUS_TOKEN", token).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Runs `census ARGS --format json` (admin token), asserting success.
-fn json(collector: &Collector, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let out = collector.census(&all);
-    assert!(out.status.success(), "census {args:?}: {}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("census {args:?}: {e}: {}", stdout(&out)))
 }
 
 /// Asserts a failed run printed exactly `line` on stderr.
@@ -116,7 +103,7 @@ fn a_reader_token_made_with_the_cli_queries_but_cannot_administer_until_revoked(
         fails_with(&out, "census: server answered 403: this route needs an admin token; token \"grafana\" is a reader");
     }
 
-    let tokens = json(&collector, &["tokens", "list"]);
+    let tokens = collector.census_json(&["tokens", "list"]);
     let grafana = by(&tokens, "name", "grafana");
     assert_eq!((grafana["role"].as_str(), grafana["state"].as_str()), (Some("reader"), Some("active")));
     assert!(grafana["last_used_at"].is_string() && grafana["expires_at"].is_string(), "{grafana}");
@@ -166,7 +153,7 @@ fn enroll_secrets_rotate_and_a_revoked_one_enrolls_nobody() {
     let doomed_secret = doomed["secret"].as_str().unwrap().to_string();
     assert_eq!((doomed["label"].as_str(), doomed["state"].as_str()), (Some("doomed"), Some("active")));
 
-    let list = json(&collector, &["enroll-secrets", "list"]);
+    let list = collector.census_json(&["enroll-secrets", "list"]);
     assert_eq!(list.as_array().unwrap().len(), 3);
     let first = by(&list, "label", "initial");
     assert_eq!((first["created_by"].as_str(), first["state"].as_str()), (Some("collector"), Some("active")));
@@ -183,20 +170,20 @@ fn enroll_secrets_rotate_and_a_revoked_one_enrolls_nobody() {
     // Several secrets are valid at once: the new one enrolls an agent and counts the use.
     let out = fresh_agent(&collector, &rollout);
     assert!(out.status.success(), "{}", stderr(&out));
-    let list = json(&collector, &["enroll-secrets", "list"]);
+    let list = collector.census_json(&["enroll-secrets", "list"]);
     assert_eq!(by(&list, "label", "rollout-7")["uses"], 1);
 
     // A revoked secret enrolls nobody, and stores nothing.
     let out = collector.census(&["enroll-secrets", "revoke", "doomed"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let hosts_before = collector.hosts_json().len();
-    let agents_before = json(&collector, &["agents", "list"]).as_array().unwrap().len();
+    let agents_before = collector.census_json(&["agents", "list"]).as_array().unwrap().len();
     let out = fresh_agent(&collector, &doomed_secret);
     assert!(!out.status.success(), "enrolled with a revoked secret");
     assert!(stderr(&out).contains("enrollment refused: enroll secret \"doomed\" was revoked"), "{}", stderr(&out));
     assert_eq!(collector.hosts_json().len(), hosts_before);
-    assert_eq!(json(&collector, &["agents", "list"]).as_array().unwrap().len(), agents_before);
-    let list = json(&collector, &["enroll-secrets", "list"]);
+    assert_eq!(collector.census_json(&["agents", "list"]).as_array().unwrap().len(), agents_before);
+    let list = collector.census_json(&["enroll-secrets", "list"]);
     let d = by(&list, "label", "doomed");
     assert_eq!((d["state"].as_str(), d["uses"].as_u64()), (Some("revoked"), Some(0)));
     assert!(d["revoked_at"].is_string());
@@ -209,7 +196,7 @@ fn enroll_secrets_rotate_and_a_revoked_one_enrolls_nobody() {
     let collector = Collector::start_in(&data);
     let out = fresh_agent(&collector, &initial);
     assert!(!out.status.success(), "enrolled with the revoked initial secret after a restart");
-    let list = json(&collector, &["enroll-secrets", "list"]);
+    let list = collector.census_json(&["enroll-secrets", "list"]);
     assert_eq!(list.as_array().unwrap().len(), 3);
     assert_eq!(by(&list, "label", "initial")["state"], "revoked");
 
@@ -247,7 +234,7 @@ fn agents_are_listed_with_their_progress_and_revoked() {
     let out = collector.agent_once(state.path(), &fixture_root(), &collector.file("enroll-secret"));
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let agents = json(&collector, &["agents", "list"]);
+    let agents = collector.census_json(&["agents", "list"]);
     assert_eq!(agents.as_array().unwrap().len(), 1, "{agents}");
     let a = &agents[0];
     let id = a["id"].as_str().unwrap().to_string();
@@ -264,7 +251,7 @@ fn agents_are_listed_with_their_progress_and_revoked() {
     let csv = stdout(&collector.census(&["agents", "list", "--format", "csv"]));
     assert!(csv.starts_with("id,hostname,state,agent_version,enrolled_at,enroll_secret,"), "{csv}");
 
-    let reports = json(&collector, &["agents", "reports", &id[..8]]);
+    let reports = collector.census_json(&["agents", "reports", &id[..8]]);
     assert_eq!(reports["agent_id"], id.as_str());
     assert_eq!(reports["reports"][0]["sequence"], 1);
     assert_eq!(reports["reports"][0]["kind"], "full");
@@ -272,7 +259,7 @@ fn agents_are_listed_with_their_progress_and_revoked() {
     let out = collector.census(&["agents", "revoke", &id[..6], "--reason", "laptop stolen"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), format!("revoked agent \"web-01\" ({id})\n"));
-    let a = &json(&collector, &["agents", "list"])[0];
+    let a = &collector.census_json(&["agents", "list"])[0];
     assert_eq!((a["state"].as_str(), a["revoked_by"].as_str()), (Some("revoked"), Some("admin")));
     assert_eq!(a["revoked_reason"], "laptop stolen");
     fails_with(
@@ -288,7 +275,7 @@ fn agents_are_listed_with_their_progress_and_revoked() {
     let out = collector.agent_once(state.path(), &fixture_root(), "");
     assert!(!out.status.success(), "a revoked agent's report was accepted");
     assert!(stderr(&out).contains(&format!("rejected: agent revoked: agent {id} was revoked")), "{}", stderr(&out));
-    assert_eq!(json(&collector, &["agents", "list"])[0]["last_sequence"], 1);
+    assert_eq!(collector.census_json(&["agents", "list"])[0]["last_sequence"], 1);
 }
 
 #[test]
@@ -304,7 +291,7 @@ fn the_audit_log_names_each_admin_action_and_no_secret_appears_anywhere() {
     assert!(census_as(&collector, &ops, &["enroll-secrets", "revoke", "fleet-b"]).status.success());
     assert!(collector.census(&["tokens", "revoke", "ops"]).status.success());
 
-    let audit = json(&collector, &["audit", "--since", "1h"]);
+    let audit = collector.census_json(&["audit", "--since", "1h"]);
     let seen: Vec<(&str, &str, &str)> = audit
         .as_array()
         .unwrap()
@@ -323,7 +310,7 @@ fn the_audit_log_names_each_admin_action_and_no_secret_appears_anywhere() {
         ]
     );
     assert!(audit.as_array().unwrap().iter().all(|a| a["at"].as_str().unwrap().ends_with('Z')));
-    assert!(json(&collector, &["audit", "--since", "2000-01-01T00:00:00Z"]).as_array().unwrap().len() == 6);
+    assert!(collector.census_json(&["audit", "--since", "2000-01-01T00:00:00Z"]).as_array().unwrap().len() == 6);
     fails_with(
         &collector.census(&["audit", "--since", "last week"]),
         "census: server answered 400: since \"last week\": not a duration (like 24h or 7d) or an RFC 3339 time",

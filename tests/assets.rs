@@ -3,33 +3,17 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use census_e2e::{Collector, stderr};
+use census_e2e::{Collector, stderr, stdout};
 use serde_json::Value;
 
 fn roots() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/testdata/roots")
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Runs `census ARGS --format json` (admin token), asserting success.
-fn json(collector: &Collector, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let out = collector.census(&all);
-    assert!(out.status.success(), "census {args:?}: {}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("census {args:?}: {e}: {}", stdout(&out)))
-}
-
 /// A copy of fixture root `name` in `dir`, changed by `edit` (path under the root, new content).
 fn copy_root(dir: &Path, name: &str, copy: &str, edits: &[(&str, &str)]) -> PathBuf {
-    let to = dir.join(copy);
-    let status = std::process::Command::new("cp").arg("-a").arg(roots().join(name)).arg(&to).status().unwrap();
-    assert!(status.success(), "cp -a {name}");
+    let to = census_e2e::copy_tree(&roots().join(name), &dir.join(copy));
     for (path, content) in edits {
         std::fs::write(to.join(path), content).unwrap();
     }
@@ -46,7 +30,7 @@ struct Fleet<'a> {
 
 impl Fleet<'_> {
     fn agent_ids(&self) -> BTreeSet<String> {
-        let agents = json(self.collector, &["agents", "list"]);
+        let agents = self.collector.census_json(&["agents", "list"]);
         agents.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect()
     }
 
@@ -113,13 +97,13 @@ fn agents_link_to_assets_by_hardware_not_by_key_or_host_name() {
 
     // `census hosts` still lists each agent.
     assert_eq!(collector.hosts_json().len(), 8);
-    let assets = json(&collector, &["assets"]);
+    let assets = collector.census_json(&["assets"]);
     assert_eq!(assets.as_array().unwrap().len(), 7, "{assets:#}");
 
     let laptop = asset_of(&assets, &laptop_old);
     assert_eq!(agents_of(laptop), [laptop_new.as_str(), laptop_old.as_str()], "newest first");
     assert_eq!(laptop["hostname"], "pc-0231");
-    let shown = json(&collector, &["assets", &laptop_old]);
+    let shown = collector.census_json(&["assets", &laptop_old]);
     assert_eq!(shown["asset_id"], laptop["asset_id"]);
     let kinds: BTreeSet<&str> =
         shown["identifiers"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
@@ -151,7 +135,7 @@ fn agents_link_to_assets_by_hardware_not_by_key_or_host_name() {
     assert_eq!(vm_ids, [("machine_id", "0f9e8d7c6b5a49382716051a2b3c4d5e"), ("mac_local", "52:54:00:6b:3c:5e")]);
 
     // The clone is the one suspected duplicate, with its evidence; the re-install is not one.
-    let dups = json(&collector, &["duplicates"]);
+    let dups = collector.census_json(&["duplicates"]);
     assert_eq!(dups.as_array().unwrap().len(), 1, "{dups:#}");
     let d = &dups[0];
     assert_eq!((d["reason"].as_str(), &d["asset_id"]), (Some("suspected-clone"), &clone_asset["asset_id"]));
@@ -173,14 +157,14 @@ fn agents_link_to_assets_by_hardware_not_by_key_or_host_name() {
 
     // The old laptop agent reports again: two agents claim one machine.
     assert_eq!(fleet.run("laptop-old", &roots().join("laptop")), "");
-    let dups = json(&collector, &["duplicates"]);
+    let dups = collector.census_json(&["duplicates"]);
     let claim = dups.as_array().unwrap().iter().find(|d| d["reason"] == "concurrent-agents").expect("a claim");
     assert_eq!(claim["asset_id"], laptop["asset_id"]);
     assert_eq!(claim["agents"], serde_json::json!([laptop_old, laptop_new]));
     assert!(claim["summary"].as_str().unwrap().starts_with("2 agents claim one machine"), "{claim}");
     // Revoking the old key (the usual end of a re-install) ends the claim.
     assert!(collector.census(&["agents", "revoke", &laptop_old]).status.success());
-    let dups = json(&collector, &["duplicates"]);
+    let dups = collector.census_json(&["duplicates"]);
     assert!(dups.as_array().unwrap().iter().all(|d| d["reason"] != "concurrent-agents"), "{dups:#}");
 }
 
@@ -192,41 +176,41 @@ fn an_admin_merges_and_splits_assets_and_the_audit_log_says_so() {
     let vm = fleet.run("vm", &roots().join("vm"));
     let clone_root = copy_root(tmp.path(), "vm", "vm-clone", &[(VM_ADDRESS, "52:54:00:aa:bb:cc\n")]);
     let clone = fleet.run("vm-clone", &clone_root);
-    let assets = json(&collector, &["assets"]);
+    let assets = collector.census_json(&["assets"]);
     let (into, from) = (
         asset_of(&assets, &vm)["asset_id"].as_str().unwrap().to_string(),
         asset_of(&assets, &clone)["asset_id"].as_str().unwrap().to_string(),
     );
 
     // Merge: one asset with both agents; the suspicion is resolved.
-    let merged = json(&collector, &["assets", "merge", &into, &from]);
+    let merged = collector.census_json(&["assets", "merge", &into, &from]);
     assert_eq!(merged["asset_id"], into.as_str());
     assert_eq!(agents_of(&merged), [clone.as_str(), vm.as_str()]);
-    let assets = json(&collector, &["assets"]);
+    let assets = collector.census_json(&["assets"]);
     assert_eq!(assets.as_array().unwrap().len(), 1, "{assets:#}");
-    assert_eq!(json(&collector, &["duplicates"]), serde_json::json!([]));
-    let tomb = json(&collector, &["assets", &from]);
+    assert_eq!(collector.census_json(&["duplicates"]), serde_json::json!([]));
+    let tomb = collector.census_json(&["assets", &from]);
     assert_eq!((tomb["state"].as_str(), tomb["merged_into"].as_str()), (Some("merged"), Some(into.as_str())));
     let out = collector.census(&["assets", "merge", &into, &from]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stderr(&out).trim_end(), format!("census: server answered 409: asset {from} was merged into {into}"));
 
     // Split the clone's agent back out: a new asset of its own, kept on its next report.
-    let split = json(&collector, &["assets", "split", &into, "--agent", &clone]);
+    let split = collector.census_json(&["assets", "split", &into, "--agent", &clone]);
     let new = split["asset_id"].as_str().unwrap().to_string();
     assert_ne!(new, into);
     assert_eq!(agents_of(&split), [clone.as_str()]);
     assert_eq!(split["agents"][0]["link"], "split");
     assert_eq!(fleet.run("vm-clone", &clone_root), "");
-    assert_eq!(json(&collector, &["assets", &clone])["asset_id"], new.as_str());
-    assert_eq!(json(&collector, &["assets"]).as_array().unwrap().len(), 2);
+    assert_eq!(collector.census_json(&["assets", &clone])["asset_id"], new.as_str());
+    assert_eq!(collector.census_json(&["assets"]).as_array().unwrap().len(), 2);
     let out = collector.census(&["assets", "split", &new, "--agent", &clone]);
     assert_eq!(
         stderr(&out).trim_end(),
         format!("census: server answered 409: agent {clone} is the only agent of asset {new}: nothing to split")
     );
 
-    let audit = json(&collector, &["audit"]);
+    let audit = collector.census_json(&["audit"]);
     let fleet_entries: Vec<(&str, &str, &str, &str)> = audit
         .as_array()
         .unwrap()

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use census_e2e::{Collector, fixture_root, stderr};
+use census_e2e::{Collector, copy_tree, fixture_root, stderr};
 use census_proto::signing::AgentKey;
 use census_proto::v1;
 use prost::Message;
@@ -18,10 +18,7 @@ Description: a package installed by the delta test\n";
 
 /// A writable copy of the debian12 fixture root.
 fn copy_of_fixture(dir: &Path) -> PathBuf {
-    let root = dir.join("root");
-    let ok = Command::new("cp").arg("-a").arg(fixture_root()).arg(&root).status().expect("cp");
-    assert!(ok.success(), "cp -a {}", fixture_root().display());
-    root
+    copy_tree(&fixture_root(), &dir.join("root"))
 }
 
 fn status_file(root: &Path) -> PathBuf {

@@ -41,6 +41,17 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `cp -a FROM TO` (a writable copy of a fixture tree, links and modes kept); returns TO.
+pub fn copy_tree(from: &Path, to: &Path) -> PathBuf {
+    let ok = Command::new("cp").arg("-a").arg(from).arg(to).status().expect("run cp");
+    assert!(ok.success(), "cp -a {} {}", from.display(), to.display());
+    to.to_path_buf()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// A running `census-collector serve`, killed on drop.
 fn prefixed(prefix: &[String], name: &str) -> Command {
     match prefix.split_first() {
@@ -156,6 +167,15 @@ impl Collector {
     /// Runs `census ARGS` against this collector.
     pub fn census(&self, args: &[&str]) -> Output {
         self.command("census").args(args).envs(self.cli_env()).output().expect("run census")
+    }
+
+    /// Runs `census ARGS --format json` (admin token), asserting success; the JSON it printed.
+    pub fn census_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["--format", "json"]);
+        let out = self.census(&all);
+        assert!(out.status.success(), "census {args:?}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("census {args:?}: {e}: {}", stdout(&out)))
     }
 
     /// `census hosts --format json`, parsed.

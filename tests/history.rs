@@ -2,32 +2,8 @@
 //! a package between agent runs, and `census host ID --history` and `census changes` show each
 //! change with the report that carried it.
 
-use std::path::Path;
-
-use census_e2e::{Collector, fixture_root, stderr};
+use census_e2e::{Collector, copy_tree, fixture_root, stderr};
 use serde_json::Value;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// Runs `census ARGS --format json`, asserting success.
-fn json(collector: &Collector, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let out = collector.census(&all);
-    assert!(out.status.success(), "census {args:?}: {}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("census {args:?}: {e}"))
-}
 
 /// (kind, action, subject, old, new, sequence) of each event.
 fn events(rows: &Value) -> Vec<(String, String, String, String, String, u64)> {
@@ -55,7 +31,7 @@ fn installs_upgrades_and_removals_between_agent_runs_are_history() {
     let secret = collector.file("enroll-secret");
     let tmp = tempfile::tempdir().unwrap();
     let (state, root) = (tmp.path().join("state"), tmp.path().join("root"));
-    copy_dir(&fixture_root(), &root);
+    copy_tree(&fixture_root(), &root);
     let status = root.join("var/lib/dpkg/status");
     let original = std::fs::read_to_string(&status).unwrap();
 
@@ -63,7 +39,7 @@ fn installs_upgrades_and_removals_between_agent_runs_are_history() {
     let run = || -> u64 {
         let out = collector.agent_once(&state, &root, &secret);
         assert!(out.status.success(), "agent: {}", stderr(&out));
-        let agents = json(&collector, &["agents", "list"]);
+        let agents = collector.census_json(&["agents", "list"]);
         agents[0]["last_sequence"].as_u64().unwrap()
     };
     run();
@@ -72,7 +48,7 @@ fn installs_upgrades_and_removals_between_agent_runs_are_history() {
     std::fs::write(&status, format!("{original}{}", jq("1.7.1-3"))).unwrap();
     // A new interface in the same run: its own kind of event.
     let eth1 = root.join("sys/class/net/eth1");
-    copy_dir(&root.join("sys/class/net/eth0"), &eth1);
+    copy_tree(&root.join("sys/class/net/eth0"), &eth1);
     std::fs::write(eth1.join("address"), "52:54:00:ab:cd:ef\n").unwrap();
     std::fs::write(eth1.join("ifindex"), "3\n").unwrap();
     let upgraded = run();
@@ -89,7 +65,7 @@ fn installs_upgrades_and_removals_between_agent_runs_are_history() {
         e("software", "removed", "jq:amd64 (dpkg)", "1.7.1-3", "", removed),
     ];
 
-    let history = events(&json(&collector, &["host", "web-01", "--history"]));
+    let history = events(&collector.census_json(&["host", "web-01", "--history"]));
     assert_eq!(
         history.first().map(|h| (h.0.as_str(), h.1.as_str())),
         Some(("agent", "first-inventory")),
@@ -99,11 +75,11 @@ fn installs_upgrades_and_removals_between_agent_runs_are_history() {
     assert_eq!(only_software, software, "{history:?}");
     assert!(history.iter().any(|h| h.0 == "interface" && h.1 == "added" && h.2 == "eth1"), "{history:?}");
 
-    assert_eq!(events(&json(&collector, &["changes", "--since", "1h", "--kind", "software"])), software);
-    let interfaces = events(&json(&collector, &["changes", "--since", "1h", "--kind", "interface"]));
+    assert_eq!(events(&collector.census_json(&["changes", "--since", "1h", "--kind", "software"])), software);
+    let interfaces = events(&collector.census_json(&["changes", "--since", "1h", "--kind", "interface"]));
     assert!(!interfaces.is_empty() && interfaces.iter().all(|i| i.0 == "interface"), "{interfaces:?}");
     assert_eq!((interfaces[0].1.as_str(), interfaces[0].2.as_str(), interfaces[0].5), ("added", "eth1", upgraded));
-    assert_eq!(events(&json(&collector, &["changes", "--host", "web-01", "--kind", "software"])), software);
+    assert_eq!(events(&collector.census_json(&["changes", "--host", "web-01", "--kind", "software"])), software);
 
     // The table names the change; a bad kind or time is refused with the valid choices.
     let out = collector.census(&["changes", "--kind", "software"]);
