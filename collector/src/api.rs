@@ -752,24 +752,26 @@ pub fn router(store: Arc<dyn Store>, metrics_registry: Arc<Metrics>) -> axum::Ro
     axum::Router::new().route("/healthz", get(|| async { "ok\n" })).merge(reader).merge(admin)
 }
 
+/// A router over a fresh store with an admin token (`ADMIN`, named root) and a reader token
+/// (`READER`, named grafana), for the API modules' tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_api {
     use super::*;
     use axum::body::Body;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
-    const ADMIN: &str = "admin-secret-text";
-    const READER: &str = "reader-secret-text";
+    pub(crate) const ADMIN: &str = "admin-secret-text";
+    pub(crate) const READER: &str = "reader-secret-text";
 
-    struct Api {
+    pub(crate) struct Api {
         _dir: tempfile::TempDir,
-        store: Arc<dyn Store>,
-        router: axum::Router,
+        pub(crate) store: Arc<dyn Store>,
+        pub(crate) router: axum::Router,
     }
 
     impl Api {
-        async fn new() -> Self {
+        pub(crate) async fn new() -> Self {
             let dir = tempfile::tempdir().unwrap();
             let store: Arc<dyn Store> =
                 Arc::new(crate::store::sqlite::SqliteStore::open(&dir.path().join("db")).unwrap());
@@ -782,7 +784,13 @@ mod tests {
             Api { _dir: dir, store, router }
         }
 
-        async fn raw(&self, method: &str, uri: &str, token: Option<&str>, body: &str) -> (StatusCode, String, String) {
+        pub(crate) async fn raw(
+            &self,
+            method: &str,
+            uri: &str,
+            token: Option<&str>,
+            body: &str,
+        ) -> (StatusCode, String, String) {
             let mut req = http::Request::builder().method(method).uri(uri);
             if let Some(t) = token {
                 req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -795,7 +803,7 @@ mod tests {
             (status, content_type, String::from_utf8_lossy(&body).into_owned())
         }
 
-        async fn call(
+        pub(crate) async fn call(
             &self,
             method: &str,
             uri: &str,
@@ -806,10 +814,16 @@ mod tests {
             (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
         }
 
-        async fn get(&self, uri: &str, token: Option<&str>) -> (StatusCode, serde_json::Value) {
+        pub(crate) async fn get(&self, uri: &str, token: Option<&str>) -> (StatusCode, serde_json::Value) {
             self.call("GET", uri, token, "").await
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_api::{ADMIN, Api, READER};
 
     #[tokio::test]
     async fn software_query_errors_are_json_with_status() {

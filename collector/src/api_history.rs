@@ -172,46 +172,23 @@ pub fn admin_routes() -> axum::Router<Arc<dyn Store>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Metrics;
-    use crate::store::admin::{Actor, NewToken, Role, sha256};
     use crate::store::{ReportBody, VerifiedReport};
     use axum::body::Body;
-    use axum::http::header;
     use census_inventory::{Inventory, Package};
-    use http_body_util::BodyExt;
     use tower::ServiceExt;
 
-    const READER: &str = "reader-secret-text";
     const AGENT: &str = "0123456789abcdef";
 
-    struct Api {
-        _dir: tempfile::TempDir,
-        store: Arc<dyn Store>,
-        router: axum::Router,
-    }
+    /// The shared test router, read with the reader token.
+    struct Api(crate::api::test_api::Api);
 
     impl Api {
         async fn new() -> Self {
-            let dir = tempfile::tempdir().unwrap();
-            let store: Arc<dyn Store> =
-                Arc::new(crate::store::sqlite::SqliteStore::open(&dir.path().join("db")).unwrap());
-            let new =
-                NewToken { name: "grafana".into(), role: Role::Reader, token_sha256: sha256(READER), expires_at: None };
-            store.create_token(new, &Actor::collector()).await.unwrap();
-            let router = crate::api::router(store.clone(), Arc::new(Metrics::new()));
-            Api { _dir: dir, store, router }
+            Api(crate::api::test_api::Api::new().await)
         }
 
         async fn get(&self, uri: &str) -> (StatusCode, serde_json::Value) {
-            let req = http::Request::builder()
-                .uri(uri)
-                .header(header::AUTHORIZATION, format!("Bearer {READER}"))
-                .body(Body::empty())
-                .unwrap();
-            let resp = self.router.clone().oneshot(req).await.unwrap();
-            let status = resp.status();
-            let body = resp.into_body().collect().await.unwrap().to_bytes();
-            (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+            self.0.get(uri, Some(crate::api::test_api::READER)).await
         }
 
         /// Applies report `sequence` with the given dpkg packages, received now.
@@ -239,7 +216,7 @@ mod tests {
                 received_at: now,
                 body: ReportBody::Full(inv),
             };
-            self.store.apply(report).await.unwrap();
+            self.0.store.apply(report).await.unwrap();
         }
     }
 
@@ -254,7 +231,7 @@ mod tests {
     #[tokio::test]
     async fn history_and_changes_list_events_with_filters() {
         let api = Api::new().await;
-        crate::store::suite::enroll_one(api.store.as_ref(), AGENT).await;
+        crate::store::suite::enroll_one(api.0.store.as_ref(), AGENT).await;
         api.report(1, &[("bash", "5.2")]).await;
         api.report(2, &[("bash", "5.2"), ("jq", "1.6")]).await;
         api.report(3, &[("bash", "5.3"), ("jq", "1.6")]).await;
@@ -291,7 +268,7 @@ mod tests {
     #[tokio::test]
     async fn bad_history_requests_get_clear_messages() {
         let api = Api::new().await;
-        crate::store::suite::enroll_one(api.store.as_ref(), AGENT).await;
+        crate::store::suite::enroll_one(api.0.store.as_ref(), AGENT).await;
         let kinds = "software, interface, address, hardware, os, security, agent, lifecycle";
         let cases = [
             (
@@ -325,6 +302,6 @@ mod tests {
         assert_eq!((s, body), (StatusCode::OK, serde_json::json!([])));
         // Without a token: refused like every other route.
         let req = http::Request::builder().uri("/api/v1/changes").body(Body::empty()).unwrap();
-        assert_eq!(api.router.clone().oneshot(req).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(api.0.router.clone().oneshot(req).await.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
 }
