@@ -27,6 +27,7 @@ done
 cargo fuzz build -O
 for target in $(cargo fuzz list); do
     echo "fuzz: $target for ${seconds}s"
+    mkdir -p "corpus/$target"   # a target without seeds starts from an empty corpus
     log="artifacts/$target.log"
     mkdir -p artifacts
     if ! cargo fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 \
