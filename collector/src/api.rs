@@ -502,7 +502,7 @@ fn parse_expires(text: &str, now: Millis) -> Result<Millis, String> {
 }
 
 /// `since`: a duration back from `now` (`24h`) or an RFC 3339 time.
-fn parse_since(text: &str, now: Millis) -> Result<Millis, String> {
+pub(crate) fn parse_since(text: &str, now: Millis) -> Result<Millis, String> {
     if let Ok(d) = humantime::parse_duration(text) {
         Ok(now.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
     } else if let Ok(t) = humantime::parse_rfc3339_weak(text) {

@@ -14,10 +14,10 @@ use axum::routing::{get, post};
 use axum::{Extension, Json};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
+use tracing::info;
 
-use crate::api::{ApiError, Caller};
-use crate::store::admin::{Actor, AdminError};
+use crate::api::{Caller, admin_error, error};
+use crate::store::admin::Actor;
 use crate::store::fleet::DEFAULT_CLAIM_WINDOW_MS;
 use crate::store::{Store, now_ms};
 
@@ -51,23 +51,6 @@ pub fn admin_routes() -> axum::Router<Arc<dyn Store>> {
         .route("/api/v1/assets/{id}/split", post(split_asset))
 }
 
-fn error(status: StatusCode, message: impl Into<String>, matches: Vec<String>) -> Response {
-    (status, Json(ApiError { error: message.into(), matches })).into_response()
-}
-
-fn fleet_error(e: AdminError) -> Response {
-    match e {
-        AdminError::Store(e) => {
-            warn!(error = %e, "fleet query failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "storage error", Vec::new())
-        }
-        AdminError::Conflict(m) => error(StatusCode::CONFLICT, m, Vec::new()),
-        AdminError::NotFound(m) => error(StatusCode::NOT_FOUND, m, Vec::new()),
-        AdminError::Invalid(m) => error(StatusCode::BAD_REQUEST, m, Vec::new()),
-        AdminError::Ambiguous { message, matches } => error(StatusCode::CONFLICT, message, matches),
-    }
-}
-
 pub(crate) fn bad_request(message: impl Into<String>) -> Response {
     error(StatusCode::BAD_REQUEST, message, Vec::new())
 }
@@ -88,14 +71,14 @@ fn required(what: &str, text: &str) -> Result<(), String> {
 async fn list_assets(State(store): State<Arc<dyn Store>>) -> Response {
     match store.assets().await {
         Ok(rows) => Json(rows).into_response(),
-        Err(e) => fleet_error(e),
+        Err(e) => admin_error(e),
     }
 }
 
 async fn get_asset(State(store): State<Arc<dyn Store>>, Path(id): Path<String>) -> Response {
     match store.asset(&id).await {
         Ok(a) => Json(a).into_response(),
-        Err(e) => fleet_error(e),
+        Err(e) => admin_error(e),
     }
 }
 
@@ -114,7 +97,7 @@ async fn duplicates(
     };
     match store.duplicates(now_ms(), window).await {
         Ok(rows) => Json(rows).into_response(),
-        Err(e) => fleet_error(e),
+        Err(e) => admin_error(e),
     }
 }
 
@@ -135,7 +118,7 @@ async fn merge_assets(
             info!(actor = caller.name, source = caller.source, into = a.asset_id, from = req.from, "assets merged");
             Json(a).into_response()
         }
-        Err(e) => fleet_error(e),
+        Err(e) => admin_error(e),
     }
 }
 
@@ -157,7 +140,7 @@ async fn split_asset(
             info!(actor = caller.name, source = caller.source, asset = id, new_asset = a.asset_id, "asset split");
             (StatusCode::CREATED, Json(a)).into_response()
         }
-        Err(e) => fleet_error(e),
+        Err(e) => admin_error(e),
     }
 }
 

@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -22,9 +21,10 @@ use census_inventory::changes::Kind;
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
-use crate::api::{ApiError, rfc3339};
+use crate::api::{error, parse_since, rfc3339};
+use crate::api_fleet::bad_request;
 use crate::store::history::{Event, EventFilter, HostHistory};
-use crate::store::{Millis, Store, now_ms};
+use crate::store::{Store, now_ms};
 
 /// The default and largest `limit`.
 pub const DEFAULT_LIMIT: u32 = 1000;
@@ -69,25 +69,6 @@ impl From<Event> for EventRow {
             sequence: e.sequence,
             collected_at: e.collected_at.map(rfc3339),
         }
-    }
-}
-
-fn error(status: StatusCode, message: impl Into<String>, matches: Vec<String>) -> Response {
-    (status, Json(ApiError { error: message.into(), matches })).into_response()
-}
-
-fn bad_request(message: impl Into<String>) -> Response {
-    error(StatusCode::BAD_REQUEST, message, Vec::new())
-}
-
-/// `since`: a duration back from `now` (`24h`) or an RFC 3339 time.
-fn parse_since(text: &str, now: Millis) -> Result<Millis, String> {
-    if let Ok(d) = humantime::parse_duration(text) {
-        Ok(now.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
-    } else if let Ok(t) = humantime::parse_rfc3339_weak(text) {
-        Ok(t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0))
-    } else {
-        Err(format!("since {text:?}: not a duration (like 24h or 7d) or an RFC 3339 time"))
     }
 }
 

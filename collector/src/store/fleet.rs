@@ -47,6 +47,7 @@ use serde::{Deserialize, Serialize};
 
 use super::admin::{Actor, AdminError, new_id};
 use super::sqlite::db;
+use super::sqlite_admin::audit;
 use super::{Millis, StoreError, VerifiedReport, now_ms};
 
 /// What kind of identifier a value is.
@@ -655,14 +656,6 @@ fn resolve_asset(conn: &Connection, query: &str) -> Result<String, AdminError> {
     Ok(asset)
 }
 
-fn audit(tx: &Transaction<'_>, actor: &Actor, action: &str, target: &str, detail: &str) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO audit_log (at, actor, source, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![now_ms(), actor.name, actor.source, action, target, detail],
-    )?;
-    Ok(())
-}
-
 fn active(conn: &Connection, asset: &str) -> Result<(), AdminError> {
     let merged: Option<String> = conn
         .query_row("SELECT merged_into FROM assets WHERE asset_id = ?1", [asset], |r| r.get(0))
@@ -849,7 +842,7 @@ impl FleetStore for super::sqlite::SqliteStore {
                 params![into, from, now],
             )
             .map_err(db)?;
-            audit(&tx, &actor, "asset.merge", &into, &format!("from={from} agents={}", moved.join(",")))
+            audit(&tx, now_ms(), &actor, "asset.merge", &into, &format!("from={from} agents={}", moved.join(",")))
                 .map_err(db)?;
             let asset = load_asset(&tx, &into)?;
             tx.commit().map_err(db)?;
@@ -886,7 +879,8 @@ impl FleetStore for super::sqlite::SqliteStore {
             .map_err(db)?;
             tx.execute("UPDATE asset_identifiers SET asset_id = ?2 WHERE agent_id = ?1", params![agent, new])
                 .map_err(db)?;
-            audit(&tx, &actor, "asset.split", &asset, &format!("agent={agent} new_asset={new}")).map_err(db)?;
+            audit(&tx, now_ms(), &actor, "asset.split", &asset, &format!("agent={agent} new_asset={new}"))
+                .map_err(db)?;
             let created = load_asset(&tx, &new)?;
             tx.commit().map_err(db)?;
             Ok(created.ok_or_else(|| AdminError::NotFound(format!("asset {new} vanished"))))
