@@ -4,12 +4,12 @@
 # PACKAGES packages, then HEARTBEATS heartbeats each, over CONCURRENCY TLS streams on loopback.
 # Limits are raised in a temporary collector.toml so the collector's own rate limits do not cap
 # the measurement. Prints reports/s and ack latency p50/p99 per phase.
-# Usage: bench/fleet.sh [AGENTS] [HEARTBEATS] [CONCURRENCY] [PACKAGES]   (default 2000 20 64 800)
+# Usage: bench/fleet.sh [AGENTS] [HEARTBEATS] [CONCURRENCY] [PACKAGES]   (default 2000 20 256 800)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 agents=${1:-2000}
 heartbeats=${2:-20}
-concurrency=${3:-64}
+concurrency=${3:-256}
 packages=${4:-800}
 cargo build --release -p census-collector -p census-loadgen --quiet
 dir=$(mktemp -d)

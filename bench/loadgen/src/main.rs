@@ -36,8 +36,8 @@ struct Args {
     /// Simulated agents (each its own key).
     #[arg(long, default_value_t = 1000)]
     agents: usize,
-    /// Connections (report streams) used at once.
-    #[arg(long, default_value_t = 32)]
+    /// Connections (report streams) used at once: agents reporting at the same moment.
+    #[arg(long, default_value_t = 256)]
     concurrency: usize,
     /// Packages in each full inventory.
     #[arg(long, default_value_t = 800)]
@@ -164,14 +164,26 @@ async fn phase(
     concurrency: usize,
     make: impl Fn(&SimAgent) -> Vec<SignedReport> + Send + Sync + Clone + 'static,
 ) -> anyhow::Result<Phase> {
-    // Build every report first: the phase measures the collector, not the signing here.
+    // Every report is built and signed and every stream opened before the clock starts: the
+    // phase measures the collector, not this program's signing (real agents sign on their own
+    // machines).
+    let mut ready = Vec::new();
+    for w in 0..concurrency {
+        let reports: Vec<SignedReport> = agents.iter().skip(w).step_by(concurrency).flat_map(&make).collect();
+        let target = target.clone();
+        ready.push(tokio::spawn(async move {
+            let grpc = client::connect_to(&target).await?;
+            anyhow::Ok((grpc, reports))
+        }));
+    }
+    let mut streams = Vec::new();
+    for r in ready {
+        streams.push(r.await??);
+    }
     let start = Instant::now();
     let mut workers = Vec::new();
-    for w in 0..concurrency {
-        let (agents, make, target) = (agents.clone(), make.clone(), target.clone());
+    for (mut grpc, reports) in streams {
         workers.push(tokio::spawn(async move {
-            let reports: Vec<SignedReport> = agents.iter().skip(w).step_by(concurrency).flat_map(&make).collect();
-            let mut grpc = client::connect_to(&target).await?;
             let mut stream = ReportStream::open(&mut grpc).await?;
             let mut latencies = Vec::with_capacity(reports.len());
             for r in reports {
