@@ -191,7 +191,7 @@ async fn judge_report(
     let size = signed.report.len() as u64;
     // Until the signature holds nothing inside the report is trusted, not even its sequence:
     // rejects before that point carry sequence 0 ("the report in flight").
-    let Some(agent) = check.store.agent(&agent_id).await? else {
+    let Some(agent) = check.store.report_credentials(&agent_id).await? else {
         warn!(agent_id, "report from unknown agent");
         return Ok(reject(0, RejectCode::UnknownAgent, format!("agent {agent_id} is not enrolled")));
     };
@@ -373,49 +373,7 @@ pub fn within_limits(inv: &Inventory, limits: &Limits) -> Result<(), (Limit, Str
 
 /// [`within_limits`] for any serializable report part (a delta's lists and strings).
 pub fn within_limits_of<T: serde::Serialize>(part: &T, limits: &Limits) -> Result<(), (Limit, String)> {
-    fn walk(v: &serde_json::Value, limits: &Limits, path: &mut Vec<String>) -> Result<(), (Limit, String)> {
-        match v {
-            serde_json::Value::String(s) if s.len() > limits.max_string_bytes => Err((
-                Limit::StringLength,
-                format!(
-                    "{} is {} bytes; limits.max_string_bytes is {}",
-                    path.concat(),
-                    s.len(),
-                    limits.max_string_bytes
-                ),
-            )),
-            serde_json::Value::Array(items) => {
-                if items.len() > limits.max_section_items {
-                    return Err((
-                        Limit::SectionItems,
-                        format!(
-                            "{} has {} items; limits.max_section_items is {}",
-                            path.concat(),
-                            items.len(),
-                            limits.max_section_items
-                        ),
-                    ));
-                }
-                for (i, item) in items.iter().enumerate() {
-                    path.push(format!("[{i}]"));
-                    walk(item, limits, path)?;
-                    path.pop();
-                }
-                Ok(())
-            }
-            serde_json::Value::Object(fields) => {
-                for (key, value) in fields {
-                    path.push(if path.is_empty() { key.clone() } else { format!(".{key}") });
-                    walk(value, limits, path)?;
-                    path.pop();
-                }
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-    let value = serde_json::to_value(part).map_err(|e| (Limit::SectionItems, e.to_string()))?;
-    walk(&value, limits, &mut Vec::new())
+    crate::limits::check(part, limits)
 }
 
 type MessageStream = Pin<Box<dyn Stream<Item = Result<CollectorMessage, Status>> + Send>>;

@@ -18,6 +18,7 @@ pub mod config;
 pub mod datadir;
 pub mod ingest;
 pub mod lifecycle;
+pub mod limits;
 pub mod metrics;
 pub mod server;
 pub mod store;

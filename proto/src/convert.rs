@@ -83,9 +83,19 @@ mirror!(inv::HostIdentifiers => v1::HostIdentifiers {}
 /// the encoding, and the hash, depend only on the inventory; the domain ⇄ wire round trip is
 /// lossless, so the collector gets the agent's hash from its stored copy.
 pub fn state_hash(inventory: &inv::Inventory) -> [u8; 32] {
+    hash_encoding(&canonical_encoding(inventory))
+}
+
+/// The protobuf encoding of an inventory's canonical form: what [`state_hash`] hashes, and what
+/// the collector stores (compressed), so one encoding gives both.
+pub fn canonical_encoding(inventory: &inv::Inventory) -> Vec<u8> {
     use prost::Message;
-    let bytes = v1::Inventory::from(&inv::delta::canonical(inventory)).encode_to_vec();
-    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+    v1::Inventory::from(&inv::delta::canonical(inventory)).encode_to_vec()
+}
+
+/// The state hash of a [`canonical_encoding`].
+pub fn hash_encoding(encoding: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, encoding);
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());
     out

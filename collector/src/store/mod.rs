@@ -3,10 +3,13 @@
 //! Ingest and queries speak only to [`Store`]; SQLite ([`sqlite::SqliteStore`]) is the embedded
 //! default and a PostgreSQL backend can follow without touching either.
 
+use std::sync::Arc;
+
 use census_inventory::Inventory;
 use serde::Serialize;
 
 pub mod admin;
+mod document;
 pub mod fleet;
 pub mod history;
 pub mod lifecycle;
@@ -252,6 +255,12 @@ pub trait Store:
     /// uses nothing; with another key, or when the agent was revoked, it is refused.
     async fn enroll(&self, agent: NewAgent) -> Result<(), StoreError>;
     async fn agent(&self, agent_id: &str) -> Result<Option<AgentRecord>, StoreError>;
+    /// What checking a report needs of its agent (key, revocation, client certificate), from a
+    /// cache where the backend keeps one: the report path asks this once per report. A stale
+    /// `revoked = false` is harmless, because [`Store::apply`] checks revocation again.
+    async fn report_credentials(&self, agent_id: &str) -> Result<Option<Arc<AgentRecord>>, StoreError> {
+        Ok(self.agent(agent_id).await?.map(Arc::new))
+    }
     /// Applies a verified report in one transaction: revocation and sequence checks, the
     /// applied-report log, inventory, packages. Log rows older than the backend's retention
     /// (the collector's `max_report_age`: older reports are refused anyway) are pruned now and

@@ -25,15 +25,55 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (7, include_str!("../../migrations/sqlite/0007_assets.sql")),
     (8, include_str!("../../migrations/sqlite/0008_lifecycle.sql")),
     (9, include_str!("../../migrations/sqlite/0009_package_versions.sql")),
+    (10, include_str!("../../migrations/sqlite/0010_documents.sql")),
 ];
 
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// A second connection, read-only, for the work done before the writer's transaction
+    /// ([`super::document::prepare`]); WAL lets it read while the writer writes.
+    reader: Arc<Mutex<Connection>>,
     /// How long the applied-report log keeps a report (ms).
     report_retention_ms: i64,
     /// The group-commit writer (see [`writer`]).
     writer: std::sync::mpsc::Sender<ApplyJob>,
+    /// Agents' report credentials (see [`Store::report_credentials`]).
+    credentials: Arc<CredentialCache>,
+}
+
+/// Enrolled agents' keys, revocation and client certificate hashes, so checking a report's
+/// signature needs no trip to the database. Enrollment and revocation forget an agent's entry
+/// and bump `generation`; an entry read from the database while the generation moved is not
+/// kept, so a lookup racing a change cannot leave the old record behind.
+#[derive(Default)]
+pub(super) struct CredentialCache {
+    agents: std::sync::RwLock<std::collections::HashMap<String, Arc<AgentRecord>>>,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl CredentialCache {
+    fn get(&self, agent_id: &str) -> Option<Arc<AgentRecord>> {
+        self.agents.read().unwrap_or_else(|p| p.into_inner()).get(agent_id).cloned()
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn keep(&self, record: Arc<AgentRecord>, read_at: u64) {
+        let mut agents = self.agents.write().unwrap_or_else(|p| p.into_inner());
+        if self.generation() == read_at {
+            agents.insert(record.agent_id.clone(), record);
+        }
+    }
+
+    /// Forgets `agent_id` (call after the change is committed).
+    pub(super) fn forget(&self, agent_id: &str) {
+        let mut agents = self.agents.write().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        agents.remove(agent_id);
+    }
 }
 
 /// Most reports applied in one transaction.
@@ -42,8 +82,8 @@ const MAX_BATCH: usize = 256;
 /// One report waiting for the writer, with what was computed outside the lock.
 struct ApplyJob {
     report: VerifiedReport,
-    /// A full inventory's JSON document and state hash.
-    full: Option<(String, Vec<u8>)>,
+    /// What the report leaves stored, as worked out before the transaction.
+    prepared: super::document::Prepared,
     retention: i64,
     reply: tokio::sync::oneshot::Sender<Result<Applied, StoreError>>,
 }
@@ -71,29 +111,47 @@ fn writer(conn: Arc<Mutex<Connection>>, jobs: std::sync::mpsc::Receiver<ApplyJob
     }
 }
 
+/// Applies the batch in one transaction. No report that is refused writes anything before it
+/// is refused (`apply_in` checks first), so only an error midway needs undoing: the batch is
+/// first applied without savepoints (a savepoint journals every page it touches), and only if
+/// a report fails is it rolled back and applied again with a savepoint per report.
 fn apply_batch(conn: &mut Connection, batch: &mut [ApplyJob]) -> Vec<Result<Applied, StoreError>> {
-    let all_fail = |n: usize, e: &dyn std::fmt::Display| (0..n).map(|_| Err(StoreError::Db(e.to_string()))).collect();
-    let tx = match conn.transaction() {
-        Ok(tx) => tx,
-        Err(e) => return all_fail(batch.len(), &e),
-    };
+    match apply_all(conn, batch, false) {
+        Ok(results) => results,
+        Err(_) => match apply_all(conn, batch, true) {
+            Ok(results) => results,
+            Err(e) => (0..batch.len()).map(|_| Err(StoreError::Db(e.to_string()))).collect(),
+        },
+    }
+}
+
+/// One attempt at the batch. Without savepoints, the first failing report fails the attempt
+/// (rolled back); with them, it rolls back to its savepoint alone. A failed commit fails all.
+/// What was prepared for a report is used by the first attempt only.
+fn apply_all(
+    conn: &mut Connection,
+    batch: &mut [ApplyJob],
+    savepoints: bool,
+) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
+    let tx = conn.transaction().map_err(db)?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch.iter_mut() {
-        if let Err(e) = tx.execute_batch("SAVEPOINT report") {
-            return all_fail(batch.len(), &e);
+        if savepoints {
+            tx.execute_batch("SAVEPOINT report").map_err(db)?;
         }
-        let result = apply_in(&tx, &job.report, job.full.take(), job.retention);
-        let keep = matches!(result, Ok(Applied::Stored | Applied::StoredWithoutInventory));
-        let end = if keep { "RELEASE report" } else { "ROLLBACK TO report; RELEASE report" };
-        if let Err(e) = tx.execute_batch(end) {
-            return all_fail(batch.len(), &e);
+        let prepared = std::mem::take(&mut job.prepared);
+        let result = apply_in(&tx, &job.report, prepared, job.retention);
+        if savepoints {
+            let keep = matches!(result, Ok(Applied::Stored | Applied::StoredWithoutInventory));
+            let end = if keep { "RELEASE report" } else { "ROLLBACK TO report; RELEASE report" };
+            tx.execute_batch(end).map_err(db)?;
+        } else if let Err(e) = result {
+            return Err(e);
         }
         results.push(result);
     }
-    match tx.commit() {
-        Ok(()) => results,
-        Err(e) => all_fail(batch.len(), &e),
-    }
+    tx.commit().map_err(db)?;
+    Ok(results)
 }
 
 pub(super) fn db(e: rusqlite::Error) -> StoreError {
@@ -107,8 +165,18 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| open_err(e.to_string()))?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| open_err(e.to_string()))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| open_err(e.to_string()))?;
+        // A page cache large enough that a batch of full reports does not spill pages to the WAL
+        // before its commit, and savepoint journals kept in memory.
+        conn.pragma_update(None, "cache_size", -128 * 1024).map_err(|e| open_err(e.to_string()))?;
+        conn.pragma_update(None, "temp_store", "MEMORY").map_err(|e| open_err(e.to_string()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| open_err(e.to_string()))?;
         migrate(&mut conn).map_err(|e| open_err(format!("migration failed: {e}")))?;
+        let reader = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| open_err(format!("cannot open a read connection: {e}")))?;
+        reader.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| open_err(e.to_string()))?;
         let retention = crate::config::Limits::default().max_report_age;
         let conn = Arc::new(Mutex::new(conn));
         let (writer_tx, jobs) = std::sync::mpsc::channel();
@@ -117,13 +185,24 @@ impl SqliteStore {
             .name("census-sqlite-writer".into())
             .spawn(move || writer(shared, jobs))
             .map_err(|e| open_err(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { conn, report_retention_ms: retention.as_millis() as i64, writer: writer_tx })
+        Ok(Self {
+            conn,
+            reader: Arc::new(Mutex::new(reader)),
+            report_retention_ms: retention.as_millis() as i64,
+            writer: writer_tx,
+            credentials: Arc::default(),
+        })
     }
 
     /// Keeps applied-report records for `d` (the collector's `max_report_age`).
     pub fn with_report_retention(mut self, d: std::time::Duration) -> Self {
         self.report_retention_ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         self
+    }
+
+    /// The report-credential cache, for admin actions that change an agent.
+    pub(super) fn credentials(&self) -> &CredentialCache {
+        &self.credentials
     }
 
     /// Runs `f` with the connection on the blocking pool.
@@ -191,9 +270,8 @@ pub(super) fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<HostSummary> 
     })
 }
 
-#[async_trait::async_trait]
-impl Store for SqliteStore {
-    async fn enroll(&self, agent: NewAgent) -> Result<(), StoreError> {
+impl SqliteStore {
+    async fn enroll_in(&self, agent: NewAgent) -> Result<(), StoreError> {
         self.with(move |conn| {
             let tx = conn.transaction().map_err(db)?;
             let now = now_ms();
@@ -269,6 +347,27 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn enroll(&self, agent: NewAgent) -> Result<(), StoreError> {
+        let agent_id = agent.agent_id.clone();
+        let result = self.enroll_in(agent).await;
+        self.credentials.forget(&agent_id);
+        result
+    }
+
+    async fn report_credentials(&self, agent_id: &str) -> Result<Option<Arc<AgentRecord>>, StoreError> {
+        if let Some(known) = self.credentials.get(agent_id) {
+            return Ok(Some(known));
+        }
+        let read_at = self.credentials.generation();
+        let Some(record) = self.agent(agent_id).await? else { return Ok(None) };
+        let record = Arc::new(record);
+        self.credentials.keep(record.clone(), read_at);
+        Ok(Some(record))
+    }
 
     async fn agent(&self, agent_id: &str) -> Result<Option<AgentRecord>, StoreError> {
         let agent_id = agent_id.to_string();
@@ -294,16 +393,21 @@ impl Store for SqliteStore {
     }
 
     async fn apply(&self, report: VerifiedReport) -> Result<Applied, StoreError> {
-        // A full inventory's document and state hash (a delta's are known only in the transaction).
-        let full = match &report.body {
-            ReportBody::Full(inv) => Some((
-                serde_json::to_string(inv).map_err(|e| StoreError::Db(e.to_string()))?,
-                census_proto::convert::state_hash(inv).to_vec(),
-            )),
-            _ => None,
+        // Off the writer thread: what the report leaves stored (documents, a delta's result).
+        let (report, prepared) = match report.body {
+            ReportBody::Heartbeat => (report, super::document::Prepared::default()),
+            _ => {
+                let reader = self.reader.clone();
+                tokio::task::spawn_blocking(move || {
+                    let prepared = super::document::prepare(&reader, &report);
+                    prepared.map(|p| (report, p))
+                })
+                .await
+                .map_err(|e| StoreError::Db(format!("storage task failed: {e}")))??
+            }
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = ApplyJob { report, full, retention: self.report_retention_ms, reply };
+        let job = ApplyJob { report, prepared, retention: self.report_retention_ms, reply };
         self.writer.send(job).map_err(|_| StoreError::Db("the writer thread stopped".into()))?;
         answer.await.map_err(|_| StoreError::Db("the writer thread stopped".into()))?
     }
@@ -412,18 +516,18 @@ impl Store for SqliteStore {
                 _ => return Ok(HostLookup::Ambiguous(ids)),
             }
             let sql = format!(
-                "SELECT {SUMMARY_COLUMNS}, h.machine_id, a.enrolled_at, h.sequence, h.collected_at, h.inventory \
+                "SELECT {SUMMARY_COLUMNS}, h.machine_id, a.enrolled_at, h.sequence, h.collected_at, h.document, h.inventory \
                  FROM hosts h JOIN agents a USING (agent_id) WHERE h.agent_id = ?1"
             );
             let detail = conn
                 .query_row(&sql, [&ids[0]], |r| {
-                    let doc: String = r.get(14)?;
+                    let doc: (Option<Vec<u8>>, String) = (r.get(14)?, r.get(15)?);
                     Ok((summary(r)?, r.get(10)?, r.get(11)?, r.get::<_, i64>(12)?, r.get(13)?, doc))
                 })
                 .map_err(db)?;
-            let (summary, machine_id, enrolled_at, sequence, collected_at, doc) = detail;
-            let inventory: Inventory =
-                serde_json::from_str(&doc).map_err(|e| StoreError::Db(format!("stored inventory: {e}")))?;
+            let (summary, machine_id, enrolled_at, sequence, collected_at, (document, json)) = detail;
+            let inventory = super::document::decode(document.as_deref(), &json)
+                .map_err(|e| StoreError::Db(format!("stored inventory: {e}")))?;
             Ok(HostLookup::Found(Box::new(HostDetail {
                 summary,
                 machine_id,
@@ -443,7 +547,7 @@ impl Store for SqliteStore {
 fn apply_in(
     tx: &rusqlite::Transaction<'_>,
     report: &VerifiedReport,
-    full: Option<(String, Vec<u8>)>,
+    prepared: super::document::Prepared,
     retention: i64,
 ) -> Result<Applied, StoreError> {
     let (last, revoked): (i64, bool) = tx
@@ -476,20 +580,36 @@ fn apply_in(
     }
     // The inventory this report leaves stored, with its document and state hash, and the
     // one it replaces; for a delta both are decided before anything is written, so a
-    // refused delta stores nothing.
+    // refused delta stores nothing (no refusal writes anything: see `apply_batch`). What was
+    // prepared is used only if the stored state is still the one it was worked out from.
+    let super::document::Prepared { base, next, packages } = prepared;
+    let (base, packages) = match base {
+        Some(b) if b.is_current(tx, &report.agent_id).map_err(db)? => (Some(b), packages),
+        _ => (None, None),
+    };
+    let base_inventory = |b| match b {
+        super::document::Base::Absent => None,
+        super::document::Base::Stored { inventory, .. } => Some(inventory),
+    };
     let (previous, next) = match &report.body {
         ReportBody::Full(inv) => {
-            let Some((doc, hash)) = full else {
-                return Err(StoreError::Db("a full report came without its document".into()));
+            let encoded = match next {
+                Some((_, encoded)) => encoded,
+                None => super::document::encode(inv)?,
             };
-            (previous_inventory(tx, &report.agent_id).map_err(db)?, Some((inv.clone(), doc, hash)))
+            let previous = match base {
+                Some(b) => base_inventory(b),
+                None => super::document::read(tx, &report.agent_id)?.map(|(inv, _)| inv),
+            };
+            (previous, Some((inv.clone(), encoded)))
         }
-        ReportBody::Delta { delta, max_section_items } => {
-            match apply_delta(tx, &report.agent_id, delta, *max_section_items)? {
+        ReportBody::Delta { delta, max_section_items } => match (base, next) {
+            (Some(b), Some((Some(result), encoded))) => (base_inventory(b), Some((result, encoded))),
+            _ => match apply_delta(tx, &report.agent_id, delta, *max_section_items)? {
                 Ok((previous, next)) => (Some(previous), Some(next)),
                 Err(refused) => return Ok(refused),
-            }
-        }
+            },
+        },
         ReportBody::Heartbeat => (None, None),
     };
     let without_inventory = matches!(report.body, ReportBody::Heartbeat)
@@ -523,9 +643,11 @@ fn apply_in(
         )
         .map_err(db)?;
     }
-    if let Some((inv, doc, hash)) = &next {
-        // `previous`: the state this report replaces, for the history and the asset links.
-        store_inventory(tx, report, inv, doc, hash).map_err(db)?;
+    if let Some((inv, encoded)) = &next {
+        // `previous`: the state this report replaces, for the history, packages and asset links.
+        let packages = packages
+            .unwrap_or_else(|| package_changes(previous.as_ref().map(|p| p.software.as_slice()), &inv.software));
+        store_inventory(tx, report, inv, encoded, &packages).map_err(db)?;
         super::history::record(tx, report, previous.as_ref(), inv).map_err(db)?;
         super::fleet::link(tx, report, inv).map_err(db)?;
     }
@@ -537,7 +659,7 @@ fn apply_in(
 /// The id of a package version: the first 8 bytes of SHA-256 over its fields, each followed by
 /// a 0 byte. Computed, so writing a host's packages needs no lookups; a collision between two
 /// distinct versions has a probability near n²/2⁶⁵ (about 10⁻⁸ for ten million versions).
-fn package_id(p: &census_inventory::Package) -> i64 {
+pub(super) fn package_id(p: &census_inventory::Package) -> i64 {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     let size = p.installed_size_bytes.to_string();
     for field in [
@@ -560,21 +682,51 @@ fn package_id(p: &census_inventory::Package) -> i64 {
     i64::from_be_bytes(digest.as_ref()[..8].try_into().expect("a SHA-256 digest has 8 bytes"))
 }
 
-/// Brings `host_packages` for `agent_id` to `software`, writing only what changed: an unchanged
-/// host writes nothing, a new version is added to `package_versions` once for the whole fleet.
+/// What brings a host's `host_packages` from the packages it has now to the ones it reports.
+#[derive(Default)]
+pub(super) struct PackageChanges {
+    /// Versions the host no longer has.
+    remove: Vec<i64>,
+    /// (id, index in the reported list, whether the host did not have it): versions added, or
+    /// whose install time changed.
+    upsert: Vec<(i64, usize, bool)>,
+}
+
+/// The changes from `previous` (the stored inventory's packages; `None`: a host stored for the
+/// first time) to `software`: an unchanged host has none.
+pub(super) fn package_changes(
+    previous: Option<&[census_inventory::Package]>,
+    software: &[census_inventory::Package],
+) -> PackageChanges {
+    use std::collections::HashMap;
+    let current: HashMap<i64, i64> =
+        previous.unwrap_or_default().iter().map(|p| (package_id(p), p.install_time)).collect();
+    let mut changes = PackageChanges::default();
+    let mut wanted = std::collections::HashSet::with_capacity(software.len());
+    for (i, p) in software.iter().enumerate() {
+        let id = package_id(p);
+        if !wanted.insert(id) {
+            continue;
+        }
+        match current.get(&id) {
+            Some(t) if *t == p.install_time => {}
+            had => changes.upsert.push((id, i, had.is_none())),
+        }
+    }
+    changes.remove = current.into_keys().filter(|id| !wanted.contains(id)).collect();
+    changes
+}
+
+/// Writes `changes` to `host_packages` for `agent_id`; a version new to the fleet is added to
+/// `package_versions` once.
 fn store_packages(
     tx: &rusqlite::Transaction<'_>,
     agent_id: &str,
     software: &[census_inventory::Package],
+    changes: &PackageChanges,
 ) -> rusqlite::Result<()> {
-    use std::collections::HashMap;
-    let current: HashMap<i64, i64> = {
-        let mut stmt = tx.prepare_cached("SELECT package_id, install_time FROM host_packages WHERE agent_id = ?1")?;
-        stmt.query_map([agent_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
-    };
-    let wanted: HashMap<i64, &census_inventory::Package> = software.iter().map(|p| (package_id(p), p)).collect();
     let mut delete = tx.prepare_cached("DELETE FROM host_packages WHERE agent_id = ?1 AND package_id = ?2")?;
-    for id in current.keys().filter(|id| !wanted.contains_key(id)) {
+    for id in &changes.remove {
         delete.execute(params![agent_id, id])?;
     }
     let mut version = tx.prepare_cached(
@@ -586,11 +738,9 @@ fn store_packages(
         "INSERT INTO host_packages (agent_id, package_id, install_time) VALUES (?1, ?2, ?3) \
          ON CONFLICT (agent_id, package_id) DO UPDATE SET install_time = excluded.install_time",
     )?;
-    for (id, p) in &wanted {
-        if current.get(id) == Some(&p.install_time) {
-            continue;
-        }
-        if !current.contains_key(id) {
+    for &(id, i, new) in &changes.upsert {
+        let p = &software[i];
+        if new {
             version.execute(params![
                 id,
                 p.name,
@@ -611,70 +761,32 @@ fn store_packages(
     Ok(())
 }
 
-/// The agent's latest stored inventory, if it sent one.
-fn previous_inventory(tx: &rusqlite::Transaction<'_>, agent_id: &str) -> rusqlite::Result<Option<Inventory>> {
-    let doc: Option<String> =
-        tx.query_row("SELECT inventory FROM hosts WHERE agent_id = ?1", [agent_id], |r| r.get(0)).optional()?;
-    doc.map(|d| {
-        serde_json::from_str(&d)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
-    })
-    .transpose()
-}
-
-/// Applies `delta` to the agent's stored inventory: `Ok((stored, (result, its document, its
-/// state hash)))`, or the refusal when the stored state is not the delta's base, the delta does
-/// not apply, the result's hash is not the one the delta names, or the result is over
-/// `max_section_items`.
-#[allow(clippy::type_complexity)]
+/// Applies `delta` to the agent's stored inventory inside the transaction: `Ok((stored,
+/// (result, its document)))`, or why it is refused (the stored state is not the delta's base,
+/// the delta does not apply, its result is not the state it names or is over a limit).
 fn apply_delta(
     tx: &rusqlite::Transaction<'_>,
     agent_id: &str,
     delta: &census_inventory::delta::InventoryDelta,
     max_section_items: usize,
-) -> Result<Result<(Inventory, (Inventory, String, Vec<u8>)), Applied>, StoreError> {
-    use census_proto::convert::state_hash;
-    let stored: Option<(String, Option<Vec<u8>>)> = tx
-        .query_row("SELECT inventory, state_sha256 FROM hosts WHERE agent_id = ?1", [agent_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()
-        .map_err(db)?;
+) -> Result<Result<(Inventory, (Inventory, super::document::Encoded)), Applied>, StoreError> {
     let mismatch = |stored| Applied::BaseMismatch { base: delta.base_sha256.clone(), stored };
-    let Some((doc, hash)) = stored else { return Ok(Err(mismatch(None))) };
     // Compare before reading the document, so a stale delta costs little.
-    if hash.as_ref().is_some_and(|h| *h != delta.base_sha256) {
-        return Ok(Err(mismatch(hash)));
+    let hash: Option<Option<Vec<u8>>> = tx
+        .prepare_cached("SELECT state_sha256 FROM hosts WHERE agent_id = ?1")
+        .and_then(|mut s| s.query_row([agent_id], |r| r.get(0)).optional())
+        .map_err(db)?;
+    match hash {
+        None => return Ok(Err(mismatch(None))),
+        Some(Some(h)) if h != delta.base_sha256 => return Ok(Err(mismatch(Some(h)))),
+        _ => {}
     }
-    let base: Inventory =
-        serde_json::from_str(&doc).map_err(|e| StoreError::Db(format!("stored inventory of {agent_id}: {e}")))?;
     // A host stored before state hashes were kept gets its hash now.
-    let hash = match hash {
-        Some(h) => h,
-        None => state_hash(&base).to_vec(),
-    };
+    let Some((base, hash)) = super::document::read(tx, agent_id)? else { return Ok(Err(mismatch(None))) };
     if hash != delta.base_sha256 {
         return Ok(Err(mismatch(Some(hash))));
     }
-    let result = match census_inventory::delta::apply(&base, delta) {
-        Ok(r) => r,
-        Err(e) => return Ok(Err(Applied::DeltaRefused(format!("the delta does not apply: {e}")))),
-    };
-    let result_hash = state_hash(&result).to_vec();
-    if result_hash != delta.result_sha256 {
-        return Ok(Err(Applied::DeltaRefused(format!(
-            "the delta's result has state {}, not the {} it names",
-            short_hex(&result_hash),
-            short_hex(&delta.result_sha256)
-        ))));
-    }
-    let limits =
-        crate::config::Limits { max_section_items, max_string_bytes: usize::MAX, ..crate::config::Limits::default() };
-    if let Err((_, message)) = crate::ingest::within_limits(&result, &limits) {
-        return Ok(Err(Applied::DeltaRefused(format!("the delta's result is over a limit: {message}"))));
-    }
-    let doc = serde_json::to_string(&result).map_err(|e| StoreError::Db(e.to_string()))?;
-    Ok(Ok((base, (result, doc, result_hash))))
+    Ok(super::document::delta_result(&base, delta, max_section_items)?.map(|next| (base, next)))
 }
 
 /// The first 8 hex digits of a hash (how messages name a state).
@@ -686,19 +798,19 @@ fn store_inventory(
     tx: &rusqlite::Transaction<'_>,
     report: &VerifiedReport,
     inv: &Inventory,
-    document: &str,
-    state_sha256: &[u8],
+    encoded: &super::document::Encoded,
+    packages: &PackageChanges,
 ) -> rusqlite::Result<()> {
     let os = &inv.os;
     tx.execute(
         "INSERT INTO hosts (agent_id, hostname, os_pretty, os_id, os_version, kernel, arch, machine_id, sequence, \
-             collected_at, received_at, package_count, inventory, state_sha256) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+             collected_at, received_at, package_count, inventory, document, state_sha256) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '', ?13, ?14) \
          ON CONFLICT (agent_id) DO UPDATE SET hostname = excluded.hostname, os_pretty = excluded.os_pretty, \
              os_id = excluded.os_id, os_version = excluded.os_version, kernel = excluded.kernel, \
              arch = excluded.arch, machine_id = excluded.machine_id, sequence = excluded.sequence, \
              collected_at = excluded.collected_at, received_at = excluded.received_at, \
-             package_count = excluded.package_count, inventory = excluded.inventory, \
+             package_count = excluded.package_count, inventory = '', document = excluded.document, \
              state_sha256 = excluded.state_sha256",
         params![
             report.agent_id,
@@ -713,8 +825,8 @@ fn store_inventory(
             report.collected_at,
             report.received_at,
             to_i64(inv.software.len() as u64),
-            document,
-            state_sha256,
+            encoded.document,
+            encoded.hash,
         ],
     )?;
     tx.execute("DELETE FROM neighbors WHERE agent_id = ?1", [&report.agent_id])?;
@@ -729,7 +841,7 @@ fn store_inventory(
         insert.execute(params![n.mac, report.agent_id, n.interface, n.first_seen, n.last_seen, document])?;
     }
     drop(insert);
-    store_packages(tx, &report.agent_id, &inv.software)?;
+    store_packages(tx, &report.agent_id, &inv.software, packages)?;
     Ok(())
 }
 

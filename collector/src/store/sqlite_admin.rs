@@ -199,7 +199,7 @@ impl AdminStore for SqliteStore {
     async fn list_enroll_secrets(&self) -> Result<Vec<EnrollSecret>, AdminError> {
         Ok(self
             .with(|conn| {
-                let sql = format!("SELECT {SECRET_COLUMNS} FROM enroll_secrets ORDER BY created_at, label");
+                let sql = format!("SELECT {SECRET_COLUMNS} FROM enroll_secrets ORDER BY created_at, rowid");
                 let mut stmt = conn.prepare(&sql).map_err(db)?;
                 let rows = stmt.query_map([], secret_row).map_err(db)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(db)
@@ -347,33 +347,38 @@ impl AdminStore for SqliteStore {
 
     async fn revoke_agent(&self, query: &str, reason: &str, actor: &Actor) -> Result<AgentInfo, AdminError> {
         let (query, reason, actor) = (query.to_string(), reason.to_string(), actor.clone());
-        self.with(move |conn| {
-            let tx = conn.transaction().map_err(db)?;
-            let id = match resolve_agent(&tx, &query) {
-                Ok(id) => id,
-                Err(AdminError::Store(e)) => return Err(e),
-                Err(e) => return Ok(Err(e)),
-            };
-            let agent = agent_by_id(&tx, &id)?;
-            if agent.revoked_at.is_some() {
-                return Ok(Err(AdminError::Conflict(format!(
-                    "agent {} ({}) is already revoked",
-                    agent.id, agent.hostname
-                ))));
-            }
-            let now = now_ms();
-            tx.execute(
-                "UPDATE agents SET revoked_at = ?2, revoked_by = ?3, revoked_reason = ?4 WHERE agent_id = ?1",
-                params![id, now, actor.name, reason],
-            )
-            .map_err(db)?;
-            let detail = format!("hostname={:?} reason={:?}", agent.hostname, reason);
-            audit(&tx, now, &actor, "agent.revoke", &id, &detail).map_err(db)?;
-            let agent = agent_by_id(&tx, &id)?;
-            tx.commit().map_err(db)?;
-            Ok(Ok(agent))
-        })
-        .await?
+        let revoked = self
+            .with(move |conn| {
+                let tx = conn.transaction().map_err(db)?;
+                let id = match resolve_agent(&tx, &query) {
+                    Ok(id) => id,
+                    Err(AdminError::Store(e)) => return Err(e),
+                    Err(e) => return Ok(Err(e)),
+                };
+                let agent = agent_by_id(&tx, &id)?;
+                if agent.revoked_at.is_some() {
+                    return Ok(Err(AdminError::Conflict(format!(
+                        "agent {} ({}) is already revoked",
+                        agent.id, agent.hostname
+                    ))));
+                }
+                let now = now_ms();
+                tx.execute(
+                    "UPDATE agents SET revoked_at = ?2, revoked_by = ?3, revoked_reason = ?4 WHERE agent_id = ?1",
+                    params![id, now, actor.name, reason],
+                )
+                .map_err(db)?;
+                let detail = format!("hostname={:?} reason={:?}", agent.hostname, reason);
+                audit(&tx, now, &actor, "agent.revoke", &id, &detail).map_err(db)?;
+                let agent = agent_by_id(&tx, &id)?;
+                tx.commit().map_err(db)?;
+                Ok(Ok(agent))
+            })
+            .await?;
+        if let Ok(agent) = &revoked {
+            self.credentials().forget(&agent.id);
+        }
+        revoked
     }
 
     async fn agent_reports(&self, query: &str, limit: u32) -> Result<(AgentInfo, Vec<AppliedReport>), AdminError> {
