@@ -253,7 +253,7 @@ pub async fn open_session(
 
 /// Builds and signs the next full report, reserving its sequence number in the state dir.
 pub fn sign_full_report(state: &StateDir, key: &AgentKey, inventory: &Inventory) -> Result<SignedReport, StateError> {
-    sign_report(state, key, v1::report::Body::Full(inventory.into()))
+    sign_report(state, key, census_proto::convert::full_zstd(inventory))
 }
 
 /// Builds and signs the next report with `body` (full, delta or heartbeat), reserving its

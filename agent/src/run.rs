@@ -320,7 +320,7 @@ fn report_body(
             delta.result_sha256 = state_hash(inventory).to_vec();
             (v1::report::Body::Delta((&delta).into()), ReportKind::Delta)
         }
-        _ => (v1::report::Body::Full(inventory.into()), ReportKind::Full),
+        _ => (census_proto::convert::full_zstd(inventory), ReportKind::Full),
     }
 }
 

@@ -88,7 +88,7 @@ impl ReportKind {
     pub fn of(report: &Report) -> Self {
         use census_proto::v1::report::Body;
         match report.body {
-            Some(Body::Full(_)) => ReportKind::Full,
+            Some(Body::Full(_) | Body::FullZstd(_)) => ReportKind::Full,
             Some(Body::Delta(_)) => ReportKind::Delta,
             Some(Body::Heartbeat(_)) | None => ReportKind::Heartbeat,
         }

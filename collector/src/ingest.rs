@@ -263,6 +263,12 @@ async fn judge_report(
     }
     let body = match report.body {
         Some(Body::Full(inv)) => ReportBody::Full(inv.into()),
+        Some(Body::FullZstd(bytes)) => {
+            match census_proto::convert::inventory_from_zstd(&bytes, check.limits.max_message_bytes) {
+                Ok(inv) => ReportBody::Full(inv.into()),
+                Err(message) => return Ok(reject(sequence, RejectCode::Malformed, message)),
+            }
+        }
         Some(Body::Delta(delta)) => {
             ReportBody::Delta { delta: Box::new(delta.into()), max_section_items: check.limits.max_section_items }
         }

@@ -120,7 +120,7 @@ macro_rules! scalars {
     };
 }
 
-impl<'w> ser::Serializer for &'w mut Walk<'_> {
+impl ser::Serializer for &mut Walk<'_> {
     type Ok = ();
     type Error = Stop;
     type SerializeSeq = Self;

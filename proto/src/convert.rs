@@ -93,6 +93,35 @@ pub fn canonical_encoding(inventory: &inv::Inventory) -> Vec<u8> {
     v1::Inventory::from(&inv::delta::canonical(inventory)).encode_to_vec()
 }
 
+/// A report body carrying `inventory` as agents send it: protobuf-encoded, one zstd frame
+/// (`Report.full_zstd`). Compressing in memory fails only if zstd cannot allocate its
+/// context; the inventory then goes uncompressed (`Report.full`).
+pub fn full_zstd(inventory: &inv::Inventory) -> v1::report::Body {
+    use prost::Message;
+    let wire = v1::Inventory::from(inventory);
+    match zstd::bulk::compress(&wire.encode_to_vec(), zstd::DEFAULT_COMPRESSION_LEVEL) {
+        Ok(compressed) => v1::report::Body::FullZstd(compressed),
+        Err(_) => v1::report::Body::Full(wire),
+    }
+}
+
+/// The inventory in a `Report.full_zstd`, decompressed to at most `limit` bytes; the error says
+/// what is wrong with the bytes.
+pub fn inventory_from_zstd(bytes: &[u8], limit: usize) -> Result<v1::Inventory, String> {
+    use prost::Message;
+    use std::io::Read;
+    let mut decoder = zstd::stream::read::Decoder::new(bytes).map_err(|e| format!("cannot start zstd: {e}"))?;
+    let mut encoded = Vec::new();
+    (&mut decoder)
+        .take((limit as u64).saturating_add(1))
+        .read_to_end(&mut encoded)
+        .map_err(|e| format!("full_zstd is not a zstd frame: {e}"))?;
+    if encoded.len() > limit {
+        return Err(format!("full_zstd decompresses to more than {limit} bytes"));
+    }
+    v1::Inventory::decode(encoded.as_slice()).map_err(|e| format!("full_zstd does not hold an inventory: {e}"))
+}
+
 /// The state hash of a [`canonical_encoding`].
 pub fn hash_encoding(encoding: &[u8]) -> [u8; 32] {
     let digest = ring::digest::digest(&ring::digest::SHA256, encoding);
@@ -416,6 +445,27 @@ mod tests {
         let mut d = c.clone();
         d.network.dns_servers.reverse();
         assert_ne!(state_hash(&c), state_hash(&d));
+    }
+
+    #[test]
+    fn full_zstd_round_trips_and_bad_bytes_are_named() {
+        let inventory = full();
+        let v1::report::Body::FullZstd(bytes) = full_zstd(&inventory) else { panic!("not compressed") };
+        let back = inventory_from_zstd(&bytes, 1 << 20).unwrap();
+        assert_eq!(inv::Inventory::from(back), inventory);
+
+        let err = inventory_from_zstd(b"not zstd at all", 1 << 20).unwrap_err();
+        assert!(err.starts_with("full_zstd is not a zstd frame"), "{err}");
+        let plain = {
+            use prost::Message;
+            v1::Inventory::from(&inventory).encode_to_vec()
+        };
+        let err = inventory_from_zstd(&bytes, plain.len() - 1).unwrap_err();
+        assert_eq!(err, format!("full_zstd decompresses to more than {} bytes", plain.len() - 1));
+        // A frame of bytes that are not an Inventory.
+        let junk = zstd::bulk::compress(&[0xff; 64], 3).unwrap();
+        let err = inventory_from_zstd(&junk, 1 << 20).unwrap_err();
+        assert!(err.starts_with("full_zstd does not hold an inventory"), "{err}");
     }
 
     #[test]

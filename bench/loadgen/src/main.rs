@@ -56,6 +56,23 @@ fn identifier(value: String) -> Identifier {
     Identifier { value, ..Default::default() }
 }
 
+/// A report's size as the agent sends it: the encoded SignedReport (a full report's inventory
+/// zstd-compressed inside it), and in brackets the size it would have with the inventory
+/// uncompressed.
+fn wire_size(report: &SignedReport) -> anyhow::Result<String> {
+    let plain = Report::decode(report.report.as_slice())?;
+    let uncompressed = match plain.body {
+        Some(Body::FullZstd(bytes)) => {
+            let inventory =
+                census_proto::convert::inventory_from_zstd(&bytes, usize::MAX).map_err(anyhow::Error::msg)?;
+            let unsigned = Report { body: Some(Body::Full(inventory)), ..plain }.encode_to_vec();
+            SignedReport { report: unsigned, ..report.clone() }.encoded_len()
+        }
+        _ => report.encoded_len(),
+    };
+    Ok(format!("{} bytes [{uncompressed} bytes]", report.encoded_len()))
+}
+
 /// A plausible host: distinct identifiers per agent (so each is its own machine) and `packages`
 /// packages with Debian-like names, versions and purls.
 fn inventory(index: usize, packages: usize) -> Inventory {
@@ -67,15 +84,22 @@ fn inventory(index: usize, packages: usize) -> Inventory {
         .map(|p| {
             let name = format!("{}{}-{p}", STEMS[p % STEMS.len()], ["core", "dev", "common", "data", "utils"][p % 5]);
             let version = format!("{}.{}.{}-{}+deb12u{}", 1 + p % 7, p % 23, p % 11, 1 + p % 3, p % 4);
+            // Every field a dpkg inventory fills: source package, maintainer, size, install
+            // time (a host's packages installed over a few years), selection.
+            let source_package = name.rsplit_once('-').map_or(name.as_str(), |(stem, _)| stem).to_string();
             Package {
                 purl: format!("pkg:deb/debian/{name}@{version}?arch=amd64&distro=debian-12"),
+                maintainer: format!("Debian {} Maintainers <pkg-{source_package}@lists.debian.org>", STEMS[p % 7]),
+                source_package,
                 name,
                 version,
                 arch: "amd64".into(),
                 source: "dpkg".into(),
                 vendor: "Debian".into(),
+                install_time: 1_600_000_000 + ((p as i64 * 7_919 + index as i64 * 104_729) % 100_000_000),
+                installed_size_bytes: 1024 * (16 + (p as u64 * 2_654_435_761) % 40_000),
+                selection: "install".into(),
                 location: "/var/lib/dpkg/status".into(),
-                ..Default::default()
             }
         })
         .collect();
@@ -237,14 +261,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("enrolled {} agents in {:.2} s", args.agents, start.elapsed().as_secs_f64());
 
     let packages = args.packages;
-    let full = move |a: &SimAgent| vec![report(a, 1, Body::Full((&inventory(a.index, packages)).into()))];
+    let full = move |a: &SimAgent| vec![report(a, 1, census_proto::convert::full_zstd(&inventory(a.index, packages)))];
     let sample_full = full(&agents[0]).remove(0);
     let sample_heartbeat = report(&agents[0], 2, Body::Heartbeat(Heartbeat {}));
     println!(
-        "sizes: full report {} bytes ({} packages), heartbeat {} bytes (encoded SignedReport)",
-        sample_full.encoded_len(),
-        packages,
-        sample_heartbeat.encoded_len()
+        "sizes on the wire (encoded SignedReport as the agent sends it; with the inventory uncompressed in brackets): \
+         full report {} ({packages} packages), heartbeat {}",
+        wire_size(&sample_full)?,
+        wire_size(&sample_heartbeat)?
     );
     phase("full", &target, &agents, args.concurrency, full).await?.print();
     let heartbeats = args.heartbeats as u64;
@@ -254,7 +278,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let after = 2 + heartbeats;
     let delta = move |a: &SimAgent| vec![report(a, after, Body::Delta((&one_package_delta(a.index, packages)).into()))];
     let sample = delta(&agents[0]).remove(0);
-    println!("sizes: one-package delta {} bytes (encoded SignedReport)", sample.encoded_len());
+    println!("sizes on the wire: one-package delta {}", wire_size(&sample)?);
     phase("delta", &target, &agents, args.concurrency, delta).await?.print();
     Ok(())
 }

@@ -59,7 +59,7 @@ pub(super) enum Base {
     /// No host row: the agent never stored an inventory.
     Absent,
     /// The stored inventory and its state hash as stored.
-    Stored { hash: Vec<u8>, inventory: Inventory },
+    Stored { hash: Vec<u8>, inventory: Box<Inventory> },
 }
 
 impl Base {
@@ -126,7 +126,7 @@ pub(super) fn prepare(reader: &std::sync::Mutex<Connection>, report: &VerifiedRe
         let row = read_row(&reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner()), &report.agent_id);
         match row.and_then(|row| row.map(|row| decode_row(&report.agent_id, row)).transpose()) {
             Ok(None) => Some(Base::Absent),
-            Ok(Some((inventory, hash))) => Some(Base::Stored { hash, inventory }),
+            Ok(Some((inventory, hash))) => Some(Base::Stored { hash, inventory: Box::new(inventory) }),
             Err(_) => None,
         }
     };
@@ -182,4 +182,24 @@ pub(super) fn delta_result(
         return Ok(Err(Applied::DeltaRefused(format!("the delta's result is over a limit: {message}"))));
     }
     Ok(Ok((result, encoded)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use census_inventory::Package;
+
+    #[test]
+    fn documents_round_trip_and_legacy_json_rows_still_read() {
+        let inventory = Inventory {
+            software: vec![Package { name: "bash".into(), version: "5.2".into(), ..Default::default() }],
+            ..Default::default()
+        };
+        let encoded = encode(&inventory).unwrap();
+        assert_eq!(encoded.hash, census_proto::convert::state_hash(&inventory).to_vec());
+        assert_eq!(decode(Some(&encoded.document), "").unwrap(), inventory);
+        let json = serde_json::to_string(&inventory).unwrap();
+        assert_eq!(decode(None, &json).unwrap(), inventory);
+        assert!(decode(Some(b"junk"), "").unwrap_err().starts_with("cannot decompress"));
+    }
 }

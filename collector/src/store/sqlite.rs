@@ -25,7 +25,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (7, include_str!("../../migrations/sqlite/0007_assets.sql")),
     (8, include_str!("../../migrations/sqlite/0008_lifecycle.sql")),
     (9, include_str!("../../migrations/sqlite/0009_package_versions.sql")),
-    (10, include_str!("../../migrations/sqlite/0010_documents.sql")),
+    (10, include_str!("../../migrations/sqlite/0010_storage.sql")),
 ];
 
 #[derive(Clone)]
@@ -200,6 +200,14 @@ impl SqliteStore {
         self
     }
 
+    /// Hands a report and what was prepared for it to the writer; answers once it is committed.
+    async fn submit(&self, report: VerifiedReport, prepared: super::document::Prepared) -> Result<Applied, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = ApplyJob { report, prepared, retention: self.report_retention_ms, reply };
+        self.writer.send(job).map_err(|_| StoreError::Db("the writer thread stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Db("the writer thread stopped".into()))?
+    }
+
     /// The report-credential cache, for admin actions that change an agent.
     pub(super) fn credentials(&self) -> &CredentialCache {
         &self.credentials
@@ -270,12 +278,15 @@ pub(super) fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<HostSummary> 
     })
 }
 
+/// An enroll secret's id, label, expiry, use limit, uses and revocation time.
+type SecretRow = (String, String, Option<i64>, Option<i64>, i64, Option<i64>);
+
 impl SqliteStore {
     async fn enroll_in(&self, agent: NewAgent) -> Result<(), StoreError> {
         self.with(move |conn| {
             let tx = conn.transaction().map_err(db)?;
             let now = now_ms();
-            let secret: Option<(String, String, Option<i64>, Option<i64>, i64, Option<i64>)> = tx
+            let secret: Option<SecretRow> = tx
                 .query_row(
                     "SELECT id, label, expires_at, max_uses, uses, revoked_at FROM enroll_secrets \
                      WHERE secret_sha256 = ?1",
@@ -406,10 +417,7 @@ impl Store for SqliteStore {
                 .map_err(|e| StoreError::Db(format!("storage task failed: {e}")))??
             }
         };
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = ApplyJob { report, prepared, retention: self.report_retention_ms, reply };
-        self.writer.send(job).map_err(|_| StoreError::Db("the writer thread stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Db("the writer thread stopped".into()))?
+        self.submit(report, prepared).await
     }
 
     async fn hosts(&self) -> Result<Vec<HostSummary>, StoreError> {
@@ -589,7 +597,7 @@ fn apply_in(
     };
     let base_inventory = |b| match b {
         super::document::Base::Absent => None,
-        super::document::Base::Stored { inventory, .. } => Some(inventory),
+        super::document::Base::Stored { inventory, .. } => Some(*inventory),
     };
     let (previous, next) = match &report.body {
         ReportBody::Full(inv) => {
@@ -761,6 +769,10 @@ fn store_packages(
     Ok(())
 }
 
+/// What [`apply_delta`] comes to: the stored inventory and the result with its document, or the
+/// refusal.
+type DeltaOutcome = Result<(Inventory, (Inventory, super::document::Encoded)), Applied>;
+
 /// Applies `delta` to the agent's stored inventory inside the transaction: `Ok((stored,
 /// (result, its document)))`, or why it is refused (the stored state is not the delta's base,
 /// the delta does not apply, its result is not the state it names or is over a limit).
@@ -769,7 +781,7 @@ fn apply_delta(
     agent_id: &str,
     delta: &census_inventory::delta::InventoryDelta,
     max_section_items: usize,
-) -> Result<Result<(Inventory, (Inventory, super::document::Encoded)), Applied>, StoreError> {
+) -> Result<DeltaOutcome, StoreError> {
     let mismatch = |stored| Applied::BaseMismatch { base: delta.base_sha256.clone(), stored };
     // Compare before reading the document, so a stale delta costs little.
     let hash: Option<Option<Vec<u8>>> = tx
@@ -937,6 +949,59 @@ mod tests {
             assert!(answers.iter().all(|a| !matches!(a, Applied::Stale { .. })), "{id}: {answers:?}");
             assert_eq!(store.agent(&id).await.unwrap().unwrap().last_sequence, 1);
         }
+    }
+
+    #[tokio::test]
+    async fn work_prepared_on_a_state_that_changed_since_is_redone_in_the_transaction() {
+        use crate::store::suite::{enroll_one, report};
+        use census_inventory::{Inventory, Package};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("census.db")).unwrap();
+        enroll_one(&store, "a").await;
+        let with = |names: &[&str]| Inventory {
+            software: names
+                .iter()
+                .map(|n| Package { name: n.to_string(), version: "1".into(), ..Default::default() })
+                .collect(),
+            ..Default::default()
+        };
+        let prepare = |r: &VerifiedReport| super::super::document::prepare(&store.reader, r).unwrap();
+        let packages = |store: SqliteStore| async move {
+            store
+                .with(|c| {
+                    let mut s = c
+                        .prepare("SELECT p.name FROM host_packages h JOIN package_versions p ON p.id = h.package_id ORDER BY 1")
+                        .map_err(db)?;
+                    s.query_map([], |r| r.get::<_, String>(0)).map_err(db)?.collect::<Result<Vec<_>, _>>().map_err(db)
+                })
+                .await
+                .unwrap()
+        };
+        assert_eq!(store.apply(report("a", 1, Some(with(&["bash"])))).await.unwrap(), Applied::Stored);
+
+        // A delta bash -> bash+curl, worked out while the stored state is [bash] ...
+        let mut delta = census_inventory::delta::diff(&with(&["bash"]), &with(&["bash", "curl"]));
+        delta.base_sha256 = census_proto::convert::state_hash(&with(&["bash"])).to_vec();
+        delta.result_sha256 = census_proto::convert::state_hash(&with(&["bash", "curl"])).to_vec();
+        let delta_report = VerifiedReport {
+            body: ReportBody::Delta { delta: Box::new(delta), max_section_items: 100 },
+            ..report("a", 3, None)
+        };
+        let stale_delta = prepare(&delta_report);
+        assert!(stale_delta.next.is_some(), "prepared against the state it read");
+        // ... and a full report [bash, vim] worked out against [bash] too ...
+        let full = report("a", 4, Some(with(&["bash", "vim"])));
+        let stale_full = prepare(&full);
+        // ... then another report changes the stored state before either reaches the writer.
+        assert_eq!(store.apply(report("a", 2, Some(with(&["zsh"])))).await.unwrap(), Applied::Stored);
+
+        // The delta's base is gone: refused as the writer sees it, not stored as prepared.
+        let answer = store.submit(delta_report, stale_delta).await.unwrap();
+        assert!(matches!(answer, Applied::BaseMismatch { .. }), "{answer:?}");
+        assert_eq!(packages(store.clone()).await, ["zsh"]);
+        // The full report is stored, its package rows worked out from [zsh], not from [bash].
+        assert_eq!(store.submit(full, stale_full).await.unwrap(), Applied::Stored);
+        assert_eq!(packages(store.clone()).await, ["bash", "vim"]);
     }
 
     #[test]
