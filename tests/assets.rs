@@ -105,6 +105,10 @@ fn agents_link_to_assets_by_hardware_not_by_key_or_host_name() {
     assert_eq!(laptop["hostname"], "pc-0231");
     let shown = collector.census_json(&["assets", &laptop_old]);
     assert_eq!(shown["asset_id"], laptop["asset_id"]);
+    // Each agent's host page names its asset.
+    for agent in [&laptop_old, &laptop_new] {
+        assert_eq!(collector.census_json(&["host", agent])["asset_id"], laptop["asset_id"], "{agent}");
+    }
     let kinds: BTreeSet<&str> =
         shown["identifiers"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["board_serial", "chassis_serial", "mac", "machine_id", "smbios_uuid", "system_serial"].into());

@@ -53,6 +53,8 @@ pub struct HostView {
     pub enrolled_at: String,
     pub sequence: u64,
     pub collected_at: String,
+    /// The asset (machine) this agent is linked to (`census assets ID`).
+    pub asset_id: Option<String>,
     pub inventory: Inventory,
 }
 
@@ -92,6 +94,7 @@ impl From<HostDetail> for HostView {
             enrolled_at: rfc3339(d.enrolled_at),
             sequence: d.sequence,
             collected_at: rfc3339(d.collected_at),
+            asset_id: d.asset_id,
             inventory: d.inventory,
         }
     }

@@ -367,8 +367,9 @@ pub fn render_host(h: &HostView, format: Format) -> String {
             }),
         ),
         Format::Table => format!(
-            "id          {}\nlast seen   {}\ncollected   {} (report {})\nenrolled    {}\n{}",
+            "id          {}\nasset       {}\nlast seen   {}\ncollected   {} (report {})\nenrolled    {}\n{}",
             h.host.id,
+            h.asset_id.as_deref().unwrap_or("none"),
             h.host.last_seen,
             h.collected_at,
             h.sequence,

@@ -154,6 +154,8 @@ pub struct HostDetail {
     pub enrolled_at: Millis,
     pub sequence: u64,
     pub collected_at: Millis,
+    /// The asset (machine) the agent is linked to, if any.
+    pub asset_id: Option<String>,
     pub inventory: Inventory,
 }
 

@@ -524,16 +524,16 @@ impl Store for SqliteStore {
                 _ => return Ok(HostLookup::Ambiguous(ids)),
             }
             let sql = format!(
-                "SELECT {SUMMARY_COLUMNS}, h.machine_id, a.enrolled_at, h.sequence, h.collected_at, h.document, h.inventory \
+                "SELECT {SUMMARY_COLUMNS}, h.machine_id, a.enrolled_at, h.sequence, h.collected_at, h.document, h.inventory, a.asset_id \
                  FROM hosts h JOIN agents a USING (agent_id) WHERE h.agent_id = ?1"
             );
             let detail = conn
                 .query_row(&sql, [&ids[0]], |r| {
-                    let doc: (Option<Vec<u8>>, String) = (r.get(14)?, r.get(15)?);
+                    let doc: (Option<Vec<u8>>, String, Option<String>) = (r.get(14)?, r.get(15)?, r.get(16)?);
                     Ok((summary(r)?, r.get(10)?, r.get(11)?, r.get::<_, i64>(12)?, r.get(13)?, doc))
                 })
                 .map_err(db)?;
-            let (summary, machine_id, enrolled_at, sequence, collected_at, (document, json)) = detail;
+            let (summary, machine_id, enrolled_at, sequence, collected_at, (document, json, asset_id)) = detail;
             let inventory = super::document::decode(document.as_deref(), &json)
                 .map_err(|e| StoreError::Db(format!("stored inventory: {e}")))?;
             Ok(HostLookup::Found(Box::new(HostDetail {
@@ -542,6 +542,7 @@ impl Store for SqliteStore {
                 enrolled_at,
                 sequence: sequence.max(0) as u64,
                 collected_at,
+                asset_id,
                 inventory,
             })))
         })
