@@ -5,7 +5,7 @@
 //! as the JSON form of the part spells it.
 
 use serde::Serialize;
-use serde::ser::{self, Impossible};
+use serde::ser;
 
 use crate::config::Limits;
 use crate::metrics::Limit;
@@ -224,41 +224,24 @@ impl ser::Serializer for &mut Walk<'_> {
     }
 }
 
-impl ser::SerializeSeq for &mut Walk<'_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        self.path.pop();
-        Ok(())
-    }
+/// The list-like compound serializers: each item is a list element; the end closes the list.
+macro_rules! lists {
+    ($($kind:ident :: $method:ident),*) => {$(
+        impl ser::$kind for &mut Walk<'_> {
+            type Ok = ();
+            type Error = Stop;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
+                self.element(value)
+            }
+            fn end(self) -> Result<(), Stop> {
+                self.path.pop();
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for &mut Walk<'_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        self.path.pop();
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for &mut Walk<'_> {
-    type Ok = ();
-    type Error = Stop;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Stop> {
-        self.path.pop();
-        Ok(())
-    }
-}
+lists!(SerializeSeq::serialize_element, SerializeTuple::serialize_element, SerializeTupleStruct::serialize_field);
 
 impl ser::SerializeTupleVariant for &mut Walk<'_> {
     type Ok = ();
@@ -279,7 +262,12 @@ impl ser::SerializeMap for &mut Walk<'_> {
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Stop> {
         // JSON object keys are strings; a key's own size is checked like any string.
         key.serialize(&mut **self)?;
-        let name = key.serialize(KeyName).unwrap_or_default();
+        // Keys are small: their JSON form gives the name (a string key without its quotes).
+        let name = match serde_json::to_value(key) {
+            Ok(serde_json::Value::String(k)) => k,
+            Ok(other) => other.to_string(),
+            Err(_) => String::new(),
+        };
         if let Some(Seg::Key(k)) = self.path.last_mut() {
             *k = name;
         }
@@ -314,124 +302,6 @@ impl ser::SerializeStructVariant for &mut Walk<'_> {
     fn end(self) -> Result<(), Stop> {
         self.path.pop();
         Ok(())
-    }
-}
-
-/// A map key's text for the path (string keys; others print as their JSON would).
-struct KeyName;
-
-impl ser::Serializer for KeyName {
-    type Ok = String;
-    type Error = Stop;
-    type SerializeSeq = Impossible<String, Stop>;
-    type SerializeTuple = Impossible<String, Stop>;
-    type SerializeTupleStruct = Impossible<String, Stop>;
-    type SerializeTupleVariant = Impossible<String, Stop>;
-    type SerializeMap = Impossible<String, Stop>;
-    type SerializeStruct = Impossible<String, Stop>;
-    type SerializeStructVariant = Impossible<String, Stop>;
-
-    fn serialize_str(self, v: &str) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_bool(self, v: bool) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_i8(self, v: i8) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_f32(self, v: f32) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_f64(self, v: f64) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_char(self, v: char) -> Result<String, Stop> {
-        Ok(v.to_string())
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String, Stop> {
-        Ok(String::new())
-    }
-    fn serialize_none(self) -> Result<String, Stop> {
-        Ok(String::new())
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<String, Stop> {
-        value.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<String, Stop> {
-        Ok(String::new())
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String, Stop> {
-        Ok(String::new())
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<String, Stop> {
-        Ok(variant.to_string())
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<String, Stop> {
-        value.serialize(self)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-        _: &T,
-    ) -> Result<String, Stop> {
-        Ok(variant.to_string())
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Stop> {
-        Err(Stop::Other("a list as a map key".into()))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Stop> {
-        Err(Stop::Other("a tuple as a map key".into()))
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Stop> {
-        Err(Stop::Other("a tuple as a map key".into()))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Stop> {
-        Err(Stop::Other("a tuple as a map key".into()))
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Stop> {
-        Err(Stop::Other("a map as a map key".into()))
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Stop> {
-        Err(Stop::Other("a struct as a map key".into()))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Stop> {
-        Err(Stop::Other("a struct as a map key".into()))
     }
 }
 
