@@ -72,16 +72,20 @@ impl Base {
 
     /// Whether the host's stored state is still this one.
     pub(super) fn is_current(&self, conn: &Connection, agent_id: &str) -> rusqlite::Result<bool> {
-        let column: Option<Option<Vec<u8>>> = conn
-            .prepare_cached("SELECT state_sha256 FROM hosts WHERE agent_id = ?1")?
-            .query_row([agent_id], |r| r.get(0))
-            .optional()?;
-        Ok(match (self, column) {
+        Ok(match (self, stored_hash(conn, agent_id)?) {
             (Base::Absent, None) => true,
             (Base::Stored { hash, .. }, Some(Some(stored))) => *hash == stored,
             _ => false,
         })
     }
+}
+
+/// The state hash column of the agent's host row: `None` without a row, `Some(None)` for a
+/// row stored before hashes were kept.
+pub(super) fn stored_hash(conn: &Connection, agent_id: &str) -> rusqlite::Result<Option<Option<Vec<u8>>>> {
+    conn.prepare_cached("SELECT state_sha256 FROM hosts WHERE agent_id = ?1")?
+        .query_row([agent_id], |r| r.get(0))
+        .optional()
 }
 
 /// The agent's stored inventory and its state hash; `Ok(None)`: no host row. A legacy row

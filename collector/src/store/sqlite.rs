@@ -785,11 +785,7 @@ fn apply_delta(
 ) -> Result<DeltaOutcome, StoreError> {
     let mismatch = |stored| Applied::BaseMismatch { base: delta.base_sha256.clone(), stored };
     // Compare before reading the document, so a stale delta costs little.
-    let hash: Option<Option<Vec<u8>>> = tx
-        .prepare_cached("SELECT state_sha256 FROM hosts WHERE agent_id = ?1")
-        .and_then(|mut s| s.query_row([agent_id], |r| r.get(0)).optional())
-        .map_err(db)?;
-    match hash {
+    match super::document::stored_hash(tx, agent_id).map_err(db)? {
         None => return Ok(Err(mismatch(None))),
         Some(Some(h)) if h != delta.base_sha256 => return Ok(Err(mismatch(Some(h)))),
         _ => {}
