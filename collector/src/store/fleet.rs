@@ -299,8 +299,11 @@ pub(super) fn link(
     let ids = IdentifierSet::from_identifiers(&current.identifiers);
     let now = report.received_at;
     let agent = report.agent_id.as_str();
-    let linked: Option<String> =
-        tx.query_row("SELECT asset_id FROM agents WHERE agent_id = ?1", [agent], |r| r.get(0)).optional()?.flatten();
+    let linked: Option<String> = tx
+        .prepare_cached("SELECT asset_id FROM agents WHERE agent_id = ?1")?
+        .query_row([agent], |r| r.get(0))
+        .optional()?
+        .flatten();
     let asset = match linked {
         Some(asset) => asset,
         None => {
@@ -336,7 +339,7 @@ pub(super) fn link(
             first_seen.insert(key, at);
         }
     }
-    tx.execute("DELETE FROM asset_identifiers WHERE agent_id = ?1", [agent])?;
+    tx.prepare_cached("DELETE FROM asset_identifiers WHERE agent_id = ?1")?.execute([agent])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO asset_identifiers (asset_id, kind, value, agent_id, first_seen, last_seen) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -105,11 +105,10 @@ fn transition(
 /// asset is active again; a retired one is flagged.
 pub(super) fn on_report(tx: &Transaction<'_>, agent_id: &str, at: Millis, sequence: u64) -> rusqlite::Result<()> {
     let row: Option<(String, String)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT s.asset_id, s.state FROM agents a JOIN assets s USING (asset_id) WHERE a.agent_id = ?1",
-            [agent_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        )?
+        .query_row([agent_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match row {
         Some((asset, state)) if state == "stale" => transition(tx, &asset, "stale", "active", at, Some(sequence)),

@@ -170,6 +170,9 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -128 * 1024).map_err(|e| open_err(e.to_string()))?;
         conn.pragma_update(None, "temp_store", "MEMORY").map_err(|e| open_err(e.to_string()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| open_err(e.to_string()))?;
+        // The report path alone uses about 25 statements; rusqlite keeps 16 by default, and a
+        // statement pushed out is parsed again on its next use.
+        conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn).map_err(|e| open_err(format!("migration failed: {e}")))?;
         let reader = Connection::open_with_flags(
             path,
@@ -559,24 +562,19 @@ fn apply_in(
     prepared: super::document::Prepared,
     retention: i64,
 ) -> Result<Applied, StoreError> {
+    // Every statement of the report path is cached: parsing SQL would cost more than running
+    // it for a heartbeat.
     let (last, revoked): (i64, bool) = tx
-        .query_row(
-            "SELECT last_sequence, revoked_at IS NOT NULL FROM agents WHERE agent_id = ?1",
-            [&report.agent_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT last_sequence, revoked_at IS NOT NULL FROM agents WHERE agent_id = ?1")
+        .and_then(|mut s| s.query_row([&report.agent_id], |r| Ok((r.get(0)?, r.get(1)?))))
         .map_err(db)?;
     if revoked {
         return Ok(Applied::Revoked);
     }
     let seq = to_i64(report.sequence);
     let applied: Option<Vec<u8>> = tx
-        .query_row(
-            "SELECT digest FROM reports WHERE agent_id = ?1 AND sequence = ?2",
-            params![report.agent_id, seq],
-            |r| r.get(0),
-        )
-        .optional()
+        .prepare_cached("SELECT digest FROM reports WHERE agent_id = ?1 AND sequence = ?2")
+        .and_then(|mut s| s.query_row(params![report.agent_id, seq], |r| r.get(0)).optional())
         .map_err(db)?;
     match applied {
         Some(digest) if digest == report.digest => return Ok(Applied::Duplicate),
@@ -623,17 +621,18 @@ fn apply_in(
     };
     let without_inventory = matches!(report.body, ReportBody::Heartbeat)
         && !tx
-            .query_row("SELECT EXISTS(SELECT 1 FROM hosts WHERE agent_id = ?1)", [&report.agent_id], |r| r.get(0))
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM hosts WHERE agent_id = ?1)")
+            .and_then(|mut s| s.query_row([&report.agent_id], |r| r.get(0)))
             .map_err(db)?;
-    tx.execute(
-        "UPDATE agents SET last_sequence = ?2, last_seen = ?3, agent_version = ?4 WHERE agent_id = ?1",
-        params![report.agent_id, seq, report.received_at, report.agent_version],
-    )
-    .map_err(db)?;
-    tx.execute(
+    tx.prepare_cached("UPDATE agents SET last_sequence = ?2, last_seen = ?3, agent_version = ?4 WHERE agent_id = ?1")
+        .and_then(|mut s| s.execute(params![report.agent_id, seq, report.received_at, report.agent_version]))
+        .map_err(db)?;
+    tx.prepare_cached(
         "INSERT INTO reports (agent_id, sequence, digest, kind, bytes, collected_at, received_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
+    )
+    .and_then(|mut s| {
+        s.execute(params![
             report.agent_id,
             seq,
             report.digest,
@@ -641,16 +640,14 @@ fn apply_in(
             to_i64(report.bytes),
             report.collected_at,
             report.received_at
-        ],
-    )
+        ])
+    })
     .map_err(db)?;
     // Now and then, forget applied reports older than the collector accepts anyway.
     if report.sequence.is_multiple_of(64) {
-        tx.execute(
-            "DELETE FROM reports WHERE agent_id = ?1 AND received_at < ?2 AND sequence < ?3",
-            params![report.agent_id, report.received_at.saturating_sub(retention), seq],
-        )
-        .map_err(db)?;
+        tx.prepare_cached("DELETE FROM reports WHERE agent_id = ?1 AND received_at < ?2 AND sequence < ?3")
+            .and_then(|mut s| s.execute(params![report.agent_id, report.received_at.saturating_sub(retention), seq]))
+            .map_err(db)?;
     }
     if let Some((inv, encoded)) = &next {
         // `previous`: the state this report replaces, for the history, packages and asset links.
@@ -811,7 +808,7 @@ fn store_inventory(
     packages: &PackageChanges,
 ) -> rusqlite::Result<()> {
     let os = &inv.os;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO hosts (agent_id, hostname, os_pretty, os_id, os_version, kernel, arch, machine_id, sequence, \
              collected_at, received_at, package_count, inventory, document, state_sha256) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '', ?13, ?14) \
@@ -821,24 +818,24 @@ fn store_inventory(
              collected_at = excluded.collected_at, received_at = excluded.received_at, \
              package_count = excluded.package_count, inventory = '', document = excluded.document, \
              state_sha256 = excluded.state_sha256",
-        params![
-            report.agent_id,
-            os.hostname,
-            os.pretty_name,
-            os.id,
-            os.version,
-            os.kernel,
-            os.arch,
-            os.machine_id,
-            to_i64(report.sequence),
-            report.collected_at,
-            report.received_at,
-            to_i64(inv.software.len() as u64),
-            encoded.document,
-            encoded.hash,
-        ],
-    )?;
-    tx.execute("DELETE FROM neighbors WHERE agent_id = ?1", [&report.agent_id])?;
+    )?
+    .execute(params![
+        report.agent_id,
+        os.hostname,
+        os.pretty_name,
+        os.id,
+        os.version,
+        os.kernel,
+        os.arch,
+        os.machine_id,
+        to_i64(report.sequence),
+        report.collected_at,
+        report.received_at,
+        to_i64(inv.software.len() as u64),
+        encoded.document,
+        encoded.hash,
+    ])?;
+    tx.prepare_cached("DELETE FROM neighbors WHERE agent_id = ?1")?.execute([&report.agent_id])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO neighbors (mac, agent_id, interface, first_seen, last_seen, document) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
