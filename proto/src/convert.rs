@@ -90,7 +90,11 @@ pub fn state_hash(inventory: &inv::Inventory) -> [u8; 32] {
 /// the collector stores (compressed), so one encoding gives both.
 pub fn canonical_encoding(inventory: &inv::Inventory) -> Vec<u8> {
     use prost::Message;
-    v1::Inventory::from(&inv::delta::canonical(inventory)).encode_to_vec()
+    if inv::delta::is_canonical(inventory) {
+        v1::Inventory::from(inventory).encode_to_vec()
+    } else {
+        v1::Inventory::from(&inv::delta::canonical(inventory)).encode_to_vec()
+    }
 }
 
 /// A report body carrying `inventory` as agents send it: protobuf-encoded, one zstd frame

@@ -131,6 +131,8 @@ pub enum DeltaError {
 pub trait Keyed: Clone + PartialEq {
     type Key: Ord + Clone + std::fmt::Debug;
     fn key(&self) -> Self::Key;
+    /// The order of `key()`, without building the keys.
+    fn cmp_key(&self, other: &Self) -> std::cmp::Ordering;
     /// A copy with only the key fields set (how a removal travels).
     fn key_only(&self) -> Self;
 }
@@ -141,6 +143,9 @@ macro_rules! keyed {
             type Key = ($(keyed!(@ty $t, $f),)+);
             fn key(&self) -> Self::Key {
                 ($(self.$f.clone(),)+)
+            }
+            fn cmp_key(&self, other: &Self) -> std::cmp::Ordering {
+                std::cmp::Ordering::Equal$(.then_with(|| self.$f.cmp(&other.$f)))+
             }
             fn key_only(&self) -> Self {
                 Self { $($f: self.$f.clone(),)+ ..Default::default() }
@@ -172,7 +177,27 @@ fn groups<T: Keyed>(items: &[T]) -> BTreeMap<T::Key, Vec<T>> {
 
 /// `items` ordered by key, items of one key in their original order.
 pub fn sort_keyed<T: Keyed>(items: &mut [T]) {
-    items.sort_by_key(|item| item.key());
+    items.sort_by(T::cmp_key);
+}
+
+fn sorted<T: Keyed>(items: &[T]) -> bool {
+    items.is_sorted_by(|a, b| a.cmp_key(b).is_le())
+}
+
+/// Whether `inv` is in its canonical form already (as agents send it), checked without copying.
+pub fn is_canonical(inv: &Inventory) -> bool {
+    let hw = &inv.hardware;
+    sorted(&inv.software)
+        && sorted(&inv.neighbors)
+        && sorted(&inv.network.interfaces)
+        && sorted(&inv.network.listening)
+        && sorted(&hw.disks)
+        && sorted(&hw.memory_devices)
+        && sorted(&hw.processors)
+        && sorted(&hw.pci_devices)
+        && sorted(&hw.usb_devices)
+        && sorted(&hw.gpus)
+        && sorted(&hw.batteries)
 }
 
 /// The canonical form of `inv`: every keyed list ordered by its key (stable).
@@ -332,6 +357,25 @@ pub fn apply(base: &Inventory, delta: &InventoryDelta) -> Result<Inventory, Delt
 mod tests {
     use super::*;
     use crate::{Cpu, IpAddress};
+
+    #[test]
+    fn cmp_key_orders_as_the_keys_do_and_is_canonical_sees_order() {
+        let mut items = vec![pkg("zlib", "1"), pkg("bash", "5"), pkg("bash", "4"), pkg("apt", "2")];
+        items[1].arch = "arm64".into();
+        items[3].source = "rpm".into();
+        for a in &items {
+            for b in &items {
+                assert_eq!(a.cmp_key(b), a.key().cmp(&b.key()), "{a:?} {b:?}");
+            }
+        }
+        let inv = Inventory { software: items, ..Default::default() };
+        assert!(!is_canonical(&inv));
+        let c = canonical(&inv);
+        assert!(is_canonical(&c));
+        let names: Vec<_> = c.software.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
+        // Stable: the two bash versions (amd64 "4" sorts before arm64 "5" by arch) keep key order.
+        assert_eq!(names, [("bash", "4"), ("bash", "5"), ("zlib", "1"), ("apt", "2")]);
+    }
 
     fn pkg(name: &str, version: &str) -> Package {
         Package {
