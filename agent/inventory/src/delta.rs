@@ -184,37 +184,35 @@ fn sorted<T: Keyed>(items: &[T]) -> bool {
     items.is_sorted_by(|a, b| a.cmp_key(b).is_le())
 }
 
+/// `[f(<borrow> inv.list), ...]` over every keyed list of an inventory: the one place that
+/// names the lists canonical order covers.
+macro_rules! keyed_lists {
+    ($f:ident ($($borrow:tt)+) $inv:ident) => {
+        [
+            $f($($borrow)+ $inv.software),
+            $f($($borrow)+ $inv.neighbors),
+            $f($($borrow)+ $inv.network.interfaces),
+            $f($($borrow)+ $inv.network.listening),
+            $f($($borrow)+ $inv.hardware.disks),
+            $f($($borrow)+ $inv.hardware.memory_devices),
+            $f($($borrow)+ $inv.hardware.processors),
+            $f($($borrow)+ $inv.hardware.pci_devices),
+            $f($($borrow)+ $inv.hardware.usb_devices),
+            $f($($borrow)+ $inv.hardware.gpus),
+            $f($($borrow)+ $inv.hardware.batteries),
+        ]
+    };
+}
+
 /// Whether `inv` is in its canonical form already (as agents send it), checked without copying.
 pub fn is_canonical(inv: &Inventory) -> bool {
-    let hw = &inv.hardware;
-    sorted(&inv.software)
-        && sorted(&inv.neighbors)
-        && sorted(&inv.network.interfaces)
-        && sorted(&inv.network.listening)
-        && sorted(&hw.disks)
-        && sorted(&hw.memory_devices)
-        && sorted(&hw.processors)
-        && sorted(&hw.pci_devices)
-        && sorted(&hw.usb_devices)
-        && sorted(&hw.gpus)
-        && sorted(&hw.batteries)
+    keyed_lists!(sorted(&) inv).into_iter().all(|ok| ok)
 }
 
 /// The canonical form of `inv`: every keyed list ordered by its key (stable).
 pub fn canonical(inv: &Inventory) -> Inventory {
     let mut c = inv.clone();
-    sort_keyed(&mut c.software);
-    sort_keyed(&mut c.neighbors);
-    sort_keyed(&mut c.network.interfaces);
-    sort_keyed(&mut c.network.listening);
-    let hw = &mut c.hardware;
-    sort_keyed(&mut hw.disks);
-    sort_keyed(&mut hw.memory_devices);
-    sort_keyed(&mut hw.processors);
-    sort_keyed(&mut hw.pci_devices);
-    sort_keyed(&mut hw.usb_devices);
-    sort_keyed(&mut hw.gpus);
-    sort_keyed(&mut hw.batteries);
+    keyed_lists!(sort_keyed(&mut) c);
     c
 }
 
