@@ -10,15 +10,18 @@ use crate::v1;
 
 /// Both `From` impls for a domain type and its message. Fields are listed by how they cross:
 /// plain values are cloned, `msg` fields are optional submessages (absent reads as default),
-/// `list` fields are repeated submessages.
+/// `list` fields are repeated submessages, `opt` fields are submessages sent only when not
+/// default (so an inventory without them encodes, and hashes, as it did before they existed).
 macro_rules! mirror {
-    ($inv:ty => $wire:ty { $($f:ident),* $(,)? } $(msg { $($m:ident),* $(,)? })? $(list { $($l:ident),* $(,)? })?) => {
+    ($inv:ty => $wire:ty { $($f:ident),* $(,)? } $(msg { $($m:ident),* $(,)? })? $(list { $($l:ident),* $(,)? })?
+        $(opt { $($o:ident),* $(,)? })?) => {
         impl From<&$inv> for $wire {
             fn from(x: &$inv) -> Self {
                 Self {
                     $($f: x.$f.clone(),)*
                     $($($m: Some((&x.$m).into()),)*)?
                     $($($l: x.$l.iter().map(Into::into).collect(),)*)?
+                    $($($o: (x.$o != Default::default()).then(|| (&x.$o).into()),)*)?
                 }
             }
         }
@@ -28,13 +31,17 @@ macro_rules! mirror {
                     $($f: x.$f,)*
                     $($($m: x.$m.map(Into::into).unwrap_or_default(),)*)?
                     $($($l: x.$l.into_iter().map(Into::into).collect(),)*)?
+                    $($($o: x.$o.map(Into::into).unwrap_or_default(),)*)?
                 }
             }
         }
     };
 }
 
-mirror!(inv::Inventory => v1::Inventory {} msg { os, hardware, network, identifiers } list { software, warnings, neighbors });
+mirror!(inv::Inventory => v1::Inventory {} msg { os, hardware, network, identifiers } list { software, warnings, neighbors }
+    opt { declared });
+mirror!(inv::Declared => v1::Declared { owner, team, cost_centre, environment } list { tags });
+mirror!(inv::Tag => v1::Tag { key, value });
 mirror!(inv::Neighbor => v1::Neighbor {
     mac, vendor, interface, vlans, ipv4, ipv6, names, protocols, first_seen, last_seen, kind_hint,
 } list { attributes });
@@ -152,6 +159,7 @@ impl From<&inv::delta::InventoryDelta> for v1::InventoryDelta {
             hardware: d.hardware.as_ref().map(Into::into),
             network: d.network.as_ref().map(Into::into),
             warnings: d.warnings.as_ref().map(|w| v1::Warnings { items: to_wire(w) }),
+            declared: d.declared.as_ref().map(Into::into),
             software_upserts: to_wire(&d.software.upserts),
             software_removed: to_wire(&d.software.removed),
             neighbor_upserts: to_wire(&d.neighbors.upserts),
@@ -189,6 +197,7 @@ impl From<v1::InventoryDelta> for inv::delta::InventoryDelta {
             hardware: d.hardware.map(Into::into),
             network: d.network.map(Into::into),
             warnings: d.warnings.map(|w| from_wire(w.items)),
+            declared: d.declared.map(Into::into),
             software: Changes { upserts: from_wire(d.software_upserts), removed: from_wire(d.software_removed) },
             neighbors: Changes { upserts: from_wire(d.neighbor_upserts), removed: from_wire(d.neighbor_removed) },
             interfaces: Changes { upserts: from_wire(d.interface_upserts), removed: from_wire(d.interface_removed) },
@@ -388,6 +397,13 @@ mod tests {
                     generic: false,
                 }],
             },
+            declared: inv::Declared {
+                owner: "alice".into(),
+                team: "web".into(),
+                cost_centre: "cc-7".into(),
+                environment: "production".into(),
+                tags: vec![inv::Tag { key: "pci".into(), value: "yes".into() }],
+            },
         }
     }
 
@@ -423,6 +439,7 @@ mod tests {
         new.network.listening[0].pid = 1;
         new.warnings.clear();
         new.hardware.batteries[0].capacity_percent = 1;
+        new.declared.tags.clear();
         let mut d = inv::delta::diff(&old, &new);
         d.base_sha256 = state_hash(&old).to_vec();
         d.result_sha256 = state_hash(&new).to_vec();
@@ -432,6 +449,19 @@ mod tests {
         assert_eq!(state_hash(&applied).to_vec(), d.result_sha256);
         // An empty warnings list is "replace with nothing", not "unchanged".
         assert_eq!(back.warnings, Some(vec![]));
+        // A cleared declared section travels as present and empty.
+        let mut cleared = inv::delta::diff(&old, &inv::Inventory { declared: Default::default(), ..old.clone() });
+        cleared = inv::delta::InventoryDelta::from(v1::InventoryDelta::from(&cleared));
+        assert_eq!(cleared.declared, Some(inv::Declared::default()));
+    }
+
+    #[test]
+    fn an_inventory_without_declared_values_encodes_as_before_they_existed() {
+        let mut inv = full();
+        inv.declared = inv::Declared::default();
+        assert_eq!(v1::Inventory::from(&inv).declared, None);
+        inv.declared.owner = "bob".into();
+        assert!(v1::Inventory::from(&inv).declared.is_some());
     }
 
     #[test]

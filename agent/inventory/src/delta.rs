@@ -26,7 +26,7 @@
 //! of one key form a *group*, and a delta replaces groups, never single items of a group.
 //!
 //! **Delta.** Scalar sections (`os`, `identifiers`, hardware's non-list fields, network's
-//! unkeyed fields, `warnings`) are present only when they changed and then replace the old
+//! unkeyed fields, `warnings`, `declared`) are present only when they changed and then replace the old
 //! value whole. Each keyed list carries `upserts` (every item of each group that is new or
 //! changed) and `removed` (one item per group that disappeared, with only its key fields set).
 //!
@@ -38,8 +38,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Battery, Disk, Hardware, HostIdentifiers, Interface, Inventory, ListeningSocket, MemoryDevice, Neighbor, Network,
-    OperatingSystem, Package, PciDevice, Processor, UsbDevice, Warning,
+    Battery, Declared, Disk, Hardware, HostIdentifiers, Interface, Inventory, ListeningSocket, MemoryDevice, Neighbor,
+    Network, OperatingSystem, Package, PciDevice, Processor, UsbDevice, Warning,
 };
 
 /// Changes to one keyed list.
@@ -82,6 +82,7 @@ pub struct InventoryDelta {
     /// `listening` are empty here and ignored.
     pub network: Option<Network>,
     pub warnings: Option<Vec<Warning>>,
+    pub declared: Option<Declared>,
     pub software: Changes<Package>,
     pub neighbors: Changes<Neighbor>,
     pub interfaces: Changes<Interface>,
@@ -103,6 +104,7 @@ impl InventoryDelta {
             && self.hardware.is_none()
             && self.network.is_none()
             && self.warnings.is_none()
+            && self.declared.is_none()
             && self.software.is_empty()
             && self.neighbors.is_empty()
             && self.interfaces.is_empty()
@@ -295,6 +297,7 @@ pub fn diff(old: &Inventory, new: &Inventory) -> InventoryDelta {
         hardware: changed(&hardware_scalars(oh), &hardware_scalars(nh)),
         network: changed(&network_scalars(&old.network), &network_scalars(&new.network)),
         warnings: changed(&old.warnings, &new.warnings),
+        declared: changed(&old.declared, &new.declared),
         software: diff_list(&old.software, &new.software),
         neighbors: diff_list(&old.neighbors, &new.neighbors),
         interfaces: diff_list(&old.network.interfaces, &new.network.interfaces),
@@ -321,6 +324,9 @@ pub fn apply(base: &Inventory, delta: &InventoryDelta) -> Result<Inventory, Delt
     }
     if let Some(w) = &delta.warnings {
         out.warnings = w.clone();
+    }
+    if let Some(d) = &delta.declared {
+        out.declared = d.clone();
     }
     if let Some(h) = &delta.hardware {
         let hw = &mut out.hardware;

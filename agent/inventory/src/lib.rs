@@ -27,6 +27,93 @@ pub struct Inventory {
     pub identifiers: HostIdentifiers,
     /// Devices this host heard on its links (passive discovery; the agent never transmits).
     pub neighbors: Vec<Neighbor>,
+    /// Ownership and tags the host's admin declared in the agent's configuration.
+    pub declared: Declared,
+}
+
+/// Ownership and tags declared in the agent's configuration (`[declared]` in agent.toml). The
+/// collector keeps them apart from the values its admins set, which win.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Declared {
+    pub owner: String,
+    pub team: String,
+    pub cost_centre: String,
+    pub environment: String,
+    /// Free tags, sorted by key, keys unique.
+    pub tags: Vec<Tag>,
+}
+
+/// The longest ownership value, tag key or tag value, in bytes.
+pub const MAX_LABEL_LEN: usize = 128;
+/// The most tags one host may declare.
+pub const MAX_DECLARED_TAGS: usize = 64;
+
+/// Checks an ownership value or a tag value: at most [`MAX_LABEL_LEN`] bytes, no control
+/// characters. The error names `what`.
+pub fn check_label(what: &str, value: &str) -> Result<(), String> {
+    if value.len() > MAX_LABEL_LEN {
+        return Err(format!("{what} is longer than {MAX_LABEL_LEN} bytes"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{what} {value:?} has control characters"));
+    }
+    Ok(())
+}
+
+/// Checks a tag key: 1 to [`MAX_LABEL_LEN`] bytes of letters, digits and `- _ . : /`.
+pub fn check_tag_key(key: &str) -> Result<(), String> {
+    if key.is_empty()
+        || key.len() > MAX_LABEL_LEN
+        || !key.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
+    {
+        return Err(format!("tag key {key:?} must be 1 to {MAX_LABEL_LEN} letters, digits and - _ . : / only"));
+    }
+    Ok(())
+}
+
+impl Declared {
+    /// Checks every value ([`check_label`], [`check_tag_key`]), and that there are at most
+    /// [`MAX_DECLARED_TAGS`] tags, sorted by key with no key twice.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, value) in self.fields() {
+            check_label(name, value)?;
+        }
+        if self.tags.len() > MAX_DECLARED_TAGS {
+            return Err(format!("{} tags, more than {MAX_DECLARED_TAGS}", self.tags.len()));
+        }
+        for t in &self.tags {
+            check_tag_key(&t.key)?;
+            check_label(&format!("tag {}", t.key), &t.value)?;
+        }
+        if let Some(w) = self.tags.windows(2).find(|w| w[0].key >= w[1].key) {
+            return Err(format!("tags are not sorted by key with each key once (at {:?})", w[1].key));
+        }
+        Ok(())
+    }
+
+    /// Nothing declared.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The ownership fields by name: owner, team, cost_centre, environment.
+    pub fn fields(&self) -> [(&'static str, &str); 4] {
+        [
+            ("owner", &self.owner),
+            ("team", &self.team),
+            ("cost_centre", &self.cost_centre),
+            ("environment", &self.environment),
+        ]
+    }
+}
+
+/// One free tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
 }
 
 /// A device heard on the local network, keyed by MAC.
