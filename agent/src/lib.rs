@@ -5,6 +5,7 @@
 //! - [`sources`]: the [`sources::Source`] trait and the static list of sources.
 //! - [`state`]: key, enrollment and sequence kept in the state directory.
 //! - [`client`]: TLS channel, enrollment, the report stream.
+//! - [`config`]: the configuration file (`run --config`).
 //! - [`spool`]: the on-disk spool of reports not yet acknowledged.
 //! - [`run`]: the agent loop (`census-agent run`).
 //! - [`render`]: the `inventory` command's output.
@@ -13,6 +14,7 @@
 //! [`Inventory`]: census_inventory::Inventory
 
 pub mod client;
+pub mod config;
 pub mod host;
 pub mod neighbors;
 pub mod netlink;

@@ -47,6 +47,9 @@ pub struct RunConfig {
     pub spool_limits: spool::Limits,
     /// A full inventory at least this often (deltas and heartbeats in between); zero: always.
     pub full_every: Duration,
+    /// Ownership and tags this host declares (the config file's `[declared]`), sent with
+    /// every inventory.
+    pub declared: census_inventory::Declared,
 }
 
 /// The default `--full-every`.
@@ -118,6 +121,7 @@ impl Agent {
         let mut inventory =
             tokio::task::spawn_blocking(move || crate::sources::collect(&host)).await.map_err(|_| RunError::Collect)?;
         self.add_neighbors(&mut inventory);
+        inventory.declared = self.cfg.declared.clone();
         let now = now_ms();
         let base = self.state.base().unwrap_or_else(|e| {
             warn!(error = %e, "delta base unreadable; sending a full inventory");
