@@ -716,6 +716,20 @@ pub fn render_asset(a: &crate::store::fleet::Asset, format: Format) -> String {
             if let Some(into) = &a.merged_into {
                 out.push_str(&format!("merged into {into}\n"));
             }
+            // Ownership and tags: `value (agent)` for a declared one, `value (declared: x)` when
+            // an admin value overrides what the agent declares.
+            let label = |l: &crate::store::lifecycle::Label| match (&l.declared, l.source.as_str()) {
+                (Some(d), _) => format!("{} (declared: {d})", l.value),
+                (None, "agent") => format!("{} (agent)", l.value),
+                _ => l.value.clone(),
+            };
+            for l in &a.ownership {
+                out.push_str(&format!("{:<12}{}\n", l.key.replace('_', " "), label(l)));
+            }
+            if !a.tags.is_empty() {
+                let tags: Vec<String> = a.tags.iter().map(|t| format!("{}={}", t.key, label(t))).collect();
+                out.push_str(&format!("tags        {}\n", tags.join(", ")));
+            }
             let mut t = Table::new(["AGENT", "HOSTNAME", "LINK", "LINKED", "LAST SEEN", "REVOKED"]);
             for g in &a.agents {
                 t.row([

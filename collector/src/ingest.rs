@@ -286,6 +286,15 @@ async fn judge_report(
         warn!(agent_id, sequence, message, "report over a limit");
         return Ok(reject(sequence, RejectCode::LimitExceeded, message));
     }
+    let declared = match &body {
+        ReportBody::Full(inv) => Some(&inv.declared),
+        ReportBody::Delta { delta, .. } => delta.declared.as_ref(),
+        ReportBody::Heartbeat => None,
+    };
+    if let Some(Err(message)) = declared.map(census_inventory::Declared::check) {
+        warn!(agent_id, sequence, message, "declared ownership or tags refused");
+        return Ok(reject(sequence, RejectCode::Malformed, format!("declared: {message}")));
+    }
     let verified = VerifiedReport {
         agent_id: agent_id.clone(),
         sequence,

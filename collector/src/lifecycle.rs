@@ -198,11 +198,75 @@ mod tests {
         assert_eq!(store.fleet_slis(now, stale_after, &required).await.unwrap().tag_compliance, 0.0);
 
         let bad = store.set_tags(&asset, vec![("bad key".into(), "x".into())], vec![], &admin).await.unwrap_err();
-        assert_eq!(bad.to_string(), "tag key \"bad key\" must be letters, digits and - _ . : / only");
+        assert_eq!(bad.to_string(), "tag key \"bad key\" must be 1 to 128 letters, digits and - _ . : / only");
         let none = store.retire(&asset, " ", &admin).await.unwrap_err();
         assert_eq!(none.to_string(), "retiring an asset needs a reason");
         let audit: Vec<String> = store.list_audit(0, 100).await.unwrap().into_iter().map(|e| e.action).collect();
         assert!(audit.iter().filter(|a| a.as_str() == "asset.tag").count() == 2, "{audit:?}");
         assert!(audit.contains(&"asset.owner".to_string()), "{audit:?}");
+    }
+
+    #[tokio::test]
+    async fn declared_values_count_where_admins_set_none_and_admins_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = crate::store::now_ms();
+        let store = store_with_one_asset(dir.path(), now).await;
+        let asset = store.assets().await.unwrap().remove(0).asset_id;
+        let required = vec!["owner".to_string(), "environment".to_string(), "pci".to_string()];
+        let stale_after = 7 * 86_400_000;
+        let crate::store::HostLookup::Found(host) = store.host("a1").await.unwrap() else { panic!("a1 has a host") };
+        let mut inv = host.inventory;
+        inv.declared = census_inventory::Declared {
+            owner: "bob".into(),
+            environment: "dev".into(),
+            tags: vec![census_inventory::Tag { key: "pci".into(), value: "no".into() }],
+            ..Default::default()
+        };
+        report(&store, 2, now, Some(inv.clone())).await;
+        let slis = store.fleet_slis(now, stale_after, &required).await.unwrap();
+        assert_eq!((slis.owner_coverage, slis.tag_compliance), (1.0, 1.0));
+        let labels = |a: &crate::store::fleet::Asset| {
+            let show = |l: &crate::store::lifecycle::Label| {
+                format!("{}={}:{}:{}:{}", l.key, l.value, l.source, l.set_by, l.declared.clone().unwrap_or_default())
+            };
+            (a.ownership.iter().map(show).collect::<Vec<_>>(), a.tags.iter().map(show).collect::<Vec<_>>())
+        };
+        let a = store.asset(&asset).await.unwrap();
+        assert_eq!(
+            labels(&a),
+            (
+                vec!["owner=bob:agent:a1:".into(), "environment=dev:agent:a1:".into()],
+                vec!["pci=no:agent:a1:".to_string()]
+            )
+        );
+
+        // An admin value wins and shows what the agent declares; clearing it shows the
+        // declared value again.
+        let admin = Actor { name: "ops".into(), source: "test".into() };
+        let update =
+            |owner: &str| crate::store::lifecycle::OwnershipUpdate { owner: Some(owner.into()), ..Default::default() };
+        store.set_ownership(&asset, update("alice"), &admin).await.unwrap();
+        store
+            .set_tags(&asset, vec![("pci".into(), "yes".into()), ("zone".into(), "b".into())], vec![], &admin)
+            .await
+            .unwrap();
+        let a = store.asset(&asset).await.unwrap();
+        assert_eq!(
+            labels(&a),
+            (
+                vec!["owner=alice:admin::bob".into(), "environment=dev:agent:a1:".into()],
+                vec!["pci=yes:admin:ops:no".to_string(), "zone=b:admin:ops:".to_string()]
+            )
+        );
+        store.set_ownership(&asset, update(""), &admin).await.unwrap();
+        assert_eq!(labels(&store.asset(&asset).await.unwrap()).0[0], "owner=bob:agent:a1:");
+
+        // The agent stops declaring: only the admin's tags remain.
+        inv.declared = Default::default();
+        report(&store, 3, now, Some(inv)).await;
+        let a = store.asset(&asset).await.unwrap();
+        assert_eq!(labels(&a), (vec![], vec!["pci=yes:admin:ops:".to_string(), "zone=b:admin:ops:".to_string()]));
+        let slis = store.fleet_slis(now, stale_after, &required).await.unwrap();
+        assert_eq!((slis.owner_coverage, slis.tag_compliance), (0.0, 0.0));
     }
 }

@@ -483,6 +483,13 @@ pub struct Asset {
     pub agents: Vec<AssetAgent>,
     /// By kind, value, agent.
     pub identifiers: Vec<AssetIdentifier>,
+    /// Owner, team, cost centre and environment, where set: by an admin, else as its newest
+    /// agent declares.
+    #[serde(default)]
+    pub ownership: Vec<super::lifecycle::Label>,
+    /// Admin tags and the tags its newest agent declares, by key; an admin tag wins.
+    #[serde(default)]
+    pub tags: Vec<super::lifecycle::Label>,
 }
 
 /// One suspected duplicate, `GET /api/v1/duplicates`.
@@ -547,6 +554,8 @@ fn load_asset(conn: &Connection, asset_id: &str) -> Result<Option<Asset>, StoreE
                     last_seen: None,
                     agents: Vec::new(),
                     identifiers: Vec::new(),
+                    ownership: Vec::new(),
+                    tags: Vec::new(),
                 })
             },
         )
@@ -608,6 +617,7 @@ fn load_asset(conn: &Connection, asset_id: &str) -> Result<Option<Asset>, StoreE
         });
     }
     asset.identifiers.sort_by(|a, b| (a.kind, &a.value, &a.agent_id).cmp(&(b.kind, &b.value, &b.agent_id)));
+    (asset.ownership, asset.tags) = super::lifecycle::labels(conn, asset_id).map_err(db)?;
     Ok(Some(asset))
 }
 

@@ -51,7 +51,117 @@ pub struct FleetSlis {
 }
 
 const OWNERSHIP_FIELDS: [&str; 4] = ["owner", "team", "cost_centre", "environment"];
-const MAX_TAG_LEN: usize = 128;
+
+/// One ownership value or tag of an asset, and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Label {
+    /// `owner`, `team`, `cost_centre`, `environment`, or the tag's key.
+    pub key: String,
+    pub value: String,
+    /// `admin` (set on the collector; wins) or `agent` (declared in the agent's config).
+    pub source: String,
+    /// The admin token's name for an admin tag, the agent's id for a declared value; empty for
+    /// an admin-set ownership field (the audit log has who set it).
+    #[serde(default)]
+    pub set_by: String,
+    /// What the agent declares, when an admin value overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<String>,
+}
+
+/// Replaces what `agent_id` declares with `declared` (called when its inventory's declared
+/// section changed).
+pub(super) fn store_declared(
+    tx: &Transaction<'_>,
+    agent_id: &str,
+    declared: &census_inventory::Declared,
+    at: Millis,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM agent_declared WHERE agent_id = ?1")?.execute([agent_id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO agent_declared (agent_id, field, key, value, declared_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (field, value) in declared.fields() {
+        if !value.is_empty() {
+            insert.execute(params![agent_id, field, "", value, at])?;
+        }
+    }
+    for t in &declared.tags {
+        insert.execute(params![agent_id, "tag", t.key, t.value, at])?;
+    }
+    Ok(())
+}
+
+/// What one asset's newest agent declares: (field, key, value, agent) rows.
+type DeclaredRows = Vec<(String, String, String, String)>;
+
+/// The declared rows of every asset's most recently seen agent (all assets when `asset` is
+/// `None`), by asset.
+fn declared_by_asset(
+    conn: &rusqlite::Connection,
+    asset: Option<&str>,
+) -> rusqlite::Result<std::collections::HashMap<String, DeclaredRows>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.asset_id, d.field, d.key, d.value, d.agent_id FROM agent_declared d JOIN agents a USING (agent_id) \
+         WHERE (?1 IS NULL OR a.asset_id = ?1) AND a.agent_id = (SELECT b.agent_id FROM agents b \
+            WHERE b.asset_id = a.asset_id ORDER BY COALESCE(b.last_seen, 0) DESC, b.agent_id LIMIT 1) \
+         ORDER BY d.field, d.key",
+    )?;
+    let mut out: std::collections::HashMap<String, DeclaredRows> = Default::default();
+    let mut rows = stmt.query([asset])?;
+    while let Some(r) = rows.next()? {
+        out.entry(r.get(0)?).or_default().push((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+    }
+    Ok(out)
+}
+
+/// Admin values win over declared ones, key by key. `admin`: (key, value, set_by), empty
+/// values meaning unset.
+fn merge_labels(admin: Vec<(String, String, String)>, declared: &[(&str, &str, &str)]) -> Vec<Label> {
+    let mut out: Vec<Label> = admin
+        .into_iter()
+        .filter(|(_, v, _)| !v.is_empty())
+        .map(|(key, value, set_by)| {
+            let declared = declared.iter().find(|(k, _, _)| *k == key).map(|(_, v, _)| v.to_string());
+            Label { key, value, source: "admin".into(), set_by, declared }
+        })
+        .collect();
+    for (key, value, agent) in declared {
+        if !out.iter().any(|l| l.key == *key) {
+            let (key, value, set_by) = (key.to_string(), value.to_string(), agent.to_string());
+            out.push(Label { key, value, source: "agent".into(), set_by, declared: None });
+        }
+    }
+    out
+}
+
+/// An asset's ownership fields (in [`OWNERSHIP_FIELDS`] order) and tags (by key), admin values
+/// over declared ones.
+pub(super) fn labels(conn: &rusqlite::Connection, asset_id: &str) -> rusqlite::Result<(Vec<Label>, Vec<Label>)> {
+    let fields: [String; 4] = conn.query_row(
+        "SELECT owner, team, cost_centre, environment FROM assets WHERE asset_id = ?1",
+        [asset_id],
+        |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+    )?;
+    let admin_tags: Vec<(String, String, String)> = conn
+        .prepare_cached("SELECT key, value, set_by FROM asset_tags WHERE asset_id = ?1 ORDER BY key")?
+        .query_map([asset_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let declared = declared_by_asset(conn, Some(asset_id))?.remove(asset_id).unwrap_or_default();
+    let pick = |tags: bool| -> Vec<(&str, &str, &str)> {
+        declared
+            .iter()
+            .filter(|(f, ..)| (f == "tag") == tags)
+            .map(|(f, k, v, a)| (if tags { k.as_str() } else { f.as_str() }, v.as_str(), a.as_str()))
+            .collect()
+    };
+    let admin_fields = OWNERSHIP_FIELDS.iter().zip(fields).map(|(f, v)| (f.to_string(), v, String::new())).collect();
+    let mut ownership = merge_labels(admin_fields, &pick(false));
+    ownership.sort_by_key(|l| OWNERSHIP_FIELDS.iter().position(|f| *f == l.key));
+    let mut tags = merge_labels(admin_tags, &pick(true));
+    tags.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok((ownership, tags))
+}
 
 fn ratio(part: u64, whole: u64) -> f64 {
     if whole == 0 { 1.0 } else { part as f64 / whole as f64 }
@@ -166,13 +276,7 @@ pub trait LifecycleStore: Send + Sync + 'static {
 pub const STATES: [&str; 3] = ["active", "stale", "retired"];
 
 fn check_text(what: &str, value: &str) -> Result<(), AdminError> {
-    if value.len() > MAX_TAG_LEN {
-        return Err(AdminError::Invalid(format!("{what} is longer than {MAX_TAG_LEN} bytes")));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(AdminError::Invalid(format!("{what} {value:?} has control characters")));
-    }
-    Ok(())
+    census_inventory::check_label(what, value).map_err(AdminError::Invalid)
 }
 
 #[async_trait::async_trait]
@@ -265,10 +369,7 @@ impl LifecycleStore for SqliteStore {
             return Err(AdminError::Invalid("nothing to change: give KEY=VALUE or --remove KEY".into()));
         }
         for (k, v) in &set {
-            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c)) {
-                return Err(AdminError::Invalid(format!("tag key {k:?} must be letters, digits and - _ . : / only")));
-            }
-            check_text("tag key", k)?;
+            census_inventory::check_tag_key(k).map_err(AdminError::Invalid)?;
             check_text("tag value", v)?;
         }
         let (asset, actor) = (asset.to_string(), actor.clone());
@@ -321,6 +422,8 @@ impl LifecycleStore for SqliteStore {
         let required = required_tags.to_vec();
         self.with(move |conn| {
             let mut slis = FleetSlis { required_tags: required.clone(), ..Default::default() };
+            // What each asset's newest agent declares counts where an admin set nothing.
+            let declared = declared_by_asset(conn, None).map_err(db)?;
             let mut ages: Vec<f64> = Vec::new();
             let (mut owned, mut duplicates, mut compliant, mut fresh) = (0u64, 0u64, 0u64, 0u64);
             let mut stmt = conn
@@ -346,8 +449,17 @@ impl LifecycleStore for SqliteStore {
                 } else {
                     slis.active += 1;
                 }
-                let ownership: [String; 4] =
+                let asset_id: String = r.get(0).map_err(db)?;
+                let declared = declared.get(&asset_id).map(Vec::as_slice).unwrap_or_default();
+                let mut ownership: [String; 4] =
                     [r.get(2).map_err(db)?, r.get(3).map_err(db)?, r.get(4).map_err(db)?, r.get(5).map_err(db)?];
+                for (value, name) in ownership.iter_mut().zip(OWNERSHIP_FIELDS) {
+                    if value.is_empty()
+                        && let Some((.., v, _)) = declared.iter().find(|(f, ..)| f == name)
+                    {
+                        *value = v.clone();
+                    }
+                }
                 let last: Option<i64> = r.get(6).map_err(db)?;
                 let age = now.saturating_sub(last.unwrap_or(0)).max(0);
                 ages.push(age as f64 / 1000.0);
@@ -364,7 +476,7 @@ impl LifecycleStore for SqliteStore {
                 let tags: Vec<&str> = tags.as_deref().map(|t| t.split('\u{1f}').collect()).unwrap_or_default();
                 let has = |key: &str| match OWNERSHIP_FIELDS.iter().position(|f| *f == key) {
                     Some(i) => !ownership[i].is_empty(),
-                    None => tags.contains(&key),
+                    None => tags.contains(&key) || declared.iter().any(|(f, k, ..)| f == "tag" && k == key),
                 };
                 if required.iter().all(|k| has(k)) {
                     compliant += 1;

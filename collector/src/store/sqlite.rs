@@ -26,6 +26,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (8, include_str!("../../migrations/sqlite/0008_lifecycle.sql")),
     (9, include_str!("../../migrations/sqlite/0009_package_versions.sql")),
     (10, include_str!("../../migrations/sqlite/0010_storage.sql")),
+    (11, include_str!("../../migrations/sqlite/0011_declared.sql")),
 ];
 
 #[derive(Clone)]
@@ -654,6 +655,9 @@ fn apply_in(
         let packages = packages
             .unwrap_or_else(|| package_changes(previous.as_ref().map(|p| p.software.as_slice()), &inv.software));
         store_inventory(tx, report, inv, encoded, &packages).map_err(db)?;
+        if previous.as_ref().map(|p| &p.declared) != Some(&inv.declared) {
+            super::lifecycle::store_declared(tx, &report.agent_id, &inv.declared, report.received_at).map_err(db)?;
+        }
         super::history::record(tx, report, previous.as_ref(), inv).map_err(db)?;
         super::fleet::link(tx, report, inv).map_err(db)?;
     }
