@@ -116,6 +116,28 @@ async fn replays_reused_sequences_bad_times_and_malformed_reports_store_nothing(
         refused(stream.send(key.sign(&timeless)).await),
         (RejectCode::Malformed, "report has no collected_at time".to_string())
     );
+    // Declared ownership and tags the agent's own config check would refuse.
+    let declared = |d: census_inventory::Declared| {
+        let inv = Inventory { declared: d, ..inventory("web-01", 3) };
+        key.sign(&report(&id, 1, &inv))
+    };
+    let tag = |k: &str, v: &str| census_inventory::Tag { key: k.into(), value: v.into() };
+    for (bad, want) in [
+        (
+            census_inventory::Declared { owner: "a\nb".into(), ..Default::default() },
+            "declared: owner \"a\\nb\" has control characters",
+        ),
+        (
+            census_inventory::Declared { tags: vec![tag("a b", "x")], ..Default::default() },
+            "declared: tag key \"a b\" must be 1 to 128 letters, digits and - _ . : / only",
+        ),
+        (
+            census_inventory::Declared { tags: vec![tag("b", "1"), tag("a", "2")], ..Default::default() },
+            "declared: tags are not sorted by key with each key once (at \"a\")",
+        ),
+    ] {
+        assert_eq!(refused(stream.send(declared(bad)).await), (RejectCode::Malformed, want.to_string()));
+    }
     assert!(collector.hosts_json().is_empty(), "nothing refused was stored");
 
     // Sequences 1 and 3 applied; 1 replayed is acknowledged as a duplicate and changes nothing.
