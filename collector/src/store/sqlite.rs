@@ -95,6 +95,7 @@ struct ApplyJob {
 /// One fsync then covers many reports, which is what lets the collector keep up with a fleet's
 /// heartbeats while still acknowledging only what is on disk.
 fn writer(conn: Arc<Mutex<Connection>>, jobs: std::sync::mpsc::Receiver<ApplyJob>) {
+    let mut known = KnownVersions::default();
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -104,7 +105,7 @@ fn writer(conn: Arc<Mutex<Connection>>, jobs: std::sync::mpsc::Receiver<ApplyJob
             }
         }
         let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let results = apply_batch(&mut guard, &mut batch);
+        let results = apply_batch(&mut guard, &mut batch, &mut known);
         drop(guard);
         for (job, result) in batch.into_iter().zip(results) {
             let _ = job.reply.send(result);
@@ -112,14 +113,45 @@ fn writer(conn: Arc<Mutex<Connection>>, jobs: std::sync::mpsc::Receiver<ApplyJob
     }
 }
 
+/// Package version ids `package_versions` is known to hold, so that a host reporting versions
+/// the fleet already has binds and runs no `INSERT OR IGNORE` for them (about 800 statements
+/// for a new host). Only the writer thread adds versions and nothing deletes them; ids written
+/// in a transaction count as known once it commits. Forgets everything past
+/// [`KnownVersions::MAX`] ids, which costs only the statements it saved.
+#[derive(Default)]
+struct KnownVersions {
+    committed: std::collections::HashSet<i64>,
+    /// Written (or found) in the open transaction.
+    pending: Vec<i64>,
+}
+
+impl KnownVersions {
+    const MAX: usize = 4 << 20;
+
+    fn contains(&self, id: i64) -> bool {
+        self.committed.contains(&id)
+    }
+
+    fn committed(&mut self) {
+        if self.committed.len() + self.pending.len() > Self::MAX {
+            self.committed.clear();
+        }
+        self.committed.extend(self.pending.drain(..));
+    }
+}
+
 /// Applies the batch in one transaction. No report that is refused writes anything before it
 /// is refused (`apply_in` checks first), so only an error midway needs undoing: the batch is
 /// first applied without savepoints (a savepoint journals every page it touches), and only if
 /// a report fails is it rolled back and applied again with a savepoint per report.
-fn apply_batch(conn: &mut Connection, batch: &mut [ApplyJob]) -> Vec<Result<Applied, StoreError>> {
-    match apply_all(conn, batch, false) {
+fn apply_batch(
+    conn: &mut Connection,
+    batch: &mut [ApplyJob],
+    known: &mut KnownVersions,
+) -> Vec<Result<Applied, StoreError>> {
+    match apply_all(conn, batch, false, known) {
         Ok(results) => results,
-        Err(_) => match apply_all(conn, batch, true) {
+        Err(_) => match apply_all(conn, batch, true, known) {
             Ok(results) => results,
             Err(e) => (0..batch.len()).map(|_| Err(StoreError::Db(e.to_string()))).collect(),
         },
@@ -133,17 +165,23 @@ fn apply_all(
     conn: &mut Connection,
     batch: &mut [ApplyJob],
     savepoints: bool,
+    known: &mut KnownVersions,
 ) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
+    known.pending.clear();
     let tx = conn.transaction().map_err(db)?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch.iter_mut() {
         if savepoints {
             tx.execute_batch("SAVEPOINT report").map_err(db)?;
         }
+        let pending = known.pending.len();
         let prepared = std::mem::take(&mut job.prepared);
-        let result = apply_in(&tx, &job.report, prepared, job.retention);
+        let result = apply_in(&tx, &job.report, prepared, job.retention, known);
         if savepoints {
             let keep = matches!(result, Ok(Applied::Stored | Applied::StoredWithoutInventory));
+            if !keep {
+                known.pending.truncate(pending);
+            }
             let end = if keep { "RELEASE report" } else { "ROLLBACK TO report; RELEASE report" };
             tx.execute_batch(end).map_err(db)?;
         } else if let Err(e) = result {
@@ -152,6 +190,7 @@ fn apply_all(
         results.push(result);
     }
     tx.commit().map_err(db)?;
+    known.committed();
     Ok(results)
 }
 
@@ -223,6 +262,19 @@ impl SqliteStore {
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         self.with_err(f).await
+    }
+
+    /// Runs `f` with the read-only connection on the blocking pool: for reads on the report
+    /// path, which must not wait for the writer thread's batch (it holds `conn` while it
+    /// applies one). WAL lets this connection see every committed transaction.
+    async fn with_reader<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || f(&reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())))
+            .await
+            .map_err(|e| StoreError::Db(format!("storage task failed: {e}")))?
     }
 
     /// [`Self::with`] for closures with their own error type (admin actions).
@@ -386,7 +438,7 @@ impl Store for SqliteStore {
 
     async fn agent(&self, agent_id: &str) -> Result<Option<AgentRecord>, StoreError> {
         let agent_id = agent_id.to_string();
-        self.with(move |conn| {
+        self.with_reader(move |conn| {
             conn.query_row(
                 "SELECT agent_id, public_key, last_sequence, revoked_at IS NOT NULL, client_cert_sha256 \
                  FROM agents WHERE agent_id = ?1",
@@ -562,6 +614,7 @@ fn apply_in(
     report: &VerifiedReport,
     prepared: super::document::Prepared,
     retention: i64,
+    known: &mut KnownVersions,
 ) -> Result<Applied, StoreError> {
     // Every statement of the report path is cached: parsing SQL would cost more than running
     // it for a heartbeat.
@@ -654,7 +707,7 @@ fn apply_in(
         // `previous`: the state this report replaces, for the history, packages and asset links.
         let packages = packages
             .unwrap_or_else(|| package_changes(previous.as_ref().map(|p| p.software.as_slice()), &inv.software));
-        store_inventory(tx, report, inv, encoded, &packages).map_err(db)?;
+        store_inventory(tx, report, inv, encoded, &packages, known).map_err(db)?;
         if previous.as_ref().map(|p| &p.declared) != Some(&inv.declared) {
             super::lifecycle::store_declared(tx, &report.agent_id, &inv.declared, report.received_at).map_err(db)?;
         }
@@ -734,6 +787,7 @@ fn store_packages(
     agent_id: &str,
     software: &[census_inventory::Package],
     changes: &PackageChanges,
+    known: &mut KnownVersions,
 ) -> rusqlite::Result<()> {
     let mut delete = tx.prepare_cached("DELETE FROM host_packages WHERE agent_id = ?1 AND package_id = ?2")?;
     for id in &changes.remove {
@@ -750,7 +804,8 @@ fn store_packages(
     )?;
     for &(id, i, new) in &changes.upsert {
         let p = &software[i];
-        if new {
+        if new && !known.contains(id) {
+            known.pending.push(id);
             version.execute(params![
                 id,
                 p.name,
@@ -810,6 +865,7 @@ fn store_inventory(
     inv: &Inventory,
     encoded: &super::document::Encoded,
     packages: &PackageChanges,
+    known: &mut KnownVersions,
 ) -> rusqlite::Result<()> {
     let os = &inv.os;
     tx.prepare_cached(
@@ -851,7 +907,7 @@ fn store_inventory(
         insert.execute(params![n.mac, report.agent_id, n.interface, n.first_seen, n.last_seen, document])?;
     }
     drop(insert);
-    store_packages(tx, &report.agent_id, &inv.software, packages)?;
+    store_packages(tx, &report.agent_id, &inv.software, packages, known)?;
     Ok(())
 }
 
