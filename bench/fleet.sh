@@ -5,6 +5,8 @@
 # Limits are raised in a temporary collector.toml so the collector's own rate limits do not cap
 # the measurement. Prints reports/s and ack latency p50/p99 per phase.
 # Usage: bench/fleet.sh [AGENTS] [HEARTBEATS] [CONCURRENCY] [PACKAGES]   (default 2000 20 256 800)
+# COLLECTOR=path runs that census-collector binary instead of this checkout's (to compare two
+# builds side by side with the same load generator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 agents=${1:-2000}
@@ -12,6 +14,7 @@ heartbeats=${2:-20}
 concurrency=${3:-256}
 packages=${4:-800}
 cargo build --release -p census-collector -p census-loadgen --quiet
+collector=${COLLECTOR:-target/release/census-collector}
 dir=$(mktemp -d)
 collector_pid=
 cleanup() {
@@ -26,7 +29,7 @@ enroll_burst = 1000000
 reports_per_minute = 1000000
 report_burst = 1000000
 TOML
-CENSUS_LOG=warn target/release/census-collector serve --listen 127.0.0.1:0 --data-dir "$dir/data" \
+CENSUS_LOG=warn "$collector" serve --listen 127.0.0.1:0 --data-dir "$dir/data" \
     --config "$dir/collector.toml" > "$dir/collector.out" &
 collector_pid=$!
 for _ in $(seq 100); do
