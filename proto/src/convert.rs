@@ -38,8 +38,11 @@ macro_rules! mirror {
     };
 }
 
-mirror!(inv::Inventory => v1::Inventory {} msg { os, hardware, network, identifiers } list { software, warnings, neighbors }
+mirror!(inv::Inventory => v1::Inventory {} msg { os, hardware, network, identifiers } list { software, warnings, neighbors, security_products }
     opt { declared });
+mirror!(inv::SecurityProduct => v1::SecurityProduct {
+    id, name, vendor, category, version, installed, running, service, evidence,
+});
 mirror!(inv::Declared => v1::Declared { owner, team, cost_centre, environment } list { tags });
 mirror!(inv::Tag => v1::Tag { key, value });
 mirror!(inv::Neighbor => v1::Neighbor {
@@ -182,6 +185,8 @@ impl From<&inv::delta::InventoryDelta> for v1::InventoryDelta {
             gpu_removed: to_wire(&d.gpus.removed),
             battery_upserts: to_wire(&d.batteries.upserts),
             battery_removed: to_wire(&d.batteries.removed),
+            security_product_upserts: to_wire(&d.security_products.upserts),
+            security_product_removed: to_wire(&d.security_products.removed),
         }
     }
 }
@@ -212,6 +217,10 @@ impl From<v1::InventoryDelta> for inv::delta::InventoryDelta {
             usb_devices: Changes { upserts: from_wire(d.usb_device_upserts), removed: from_wire(d.usb_device_removed) },
             gpus: Changes { upserts: from_wire(d.gpu_upserts), removed: from_wire(d.gpu_removed) },
             batteries: Changes { upserts: from_wire(d.battery_upserts), removed: from_wire(d.battery_removed) },
+            security_products: Changes {
+                upserts: from_wire(d.security_product_upserts),
+                removed: from_wire(d.security_product_removed),
+            },
         }
     }
 }
@@ -383,6 +392,17 @@ mod tests {
                 last_seen: 1_700_000_600,
                 kind_hint: "printer".into(),
                 attributes: vec![inv::NeighborAttribute { key: "service".into(), value: "_ipp._tcp".into() }],
+            }],
+            security_products: vec![inv::SecurityProduct {
+                id: "crowdstrike-falcon".into(),
+                name: "CrowdStrike Falcon".into(),
+                vendor: "CrowdStrike".into(),
+                category: "edr".into(),
+                version: "7.18.0".into(),
+                installed: true,
+                running: true,
+                service: "enabled".into(),
+                evidence: vec!["package falcon-sensor 7.18.0".into(), "process falcon-sensor".into()],
             }],
             identifiers: inv::HostIdentifiers {
                 smbios_uuid: inv::Identifier { value: "u".into(), generic: true, inherited: true },

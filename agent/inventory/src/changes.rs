@@ -31,11 +31,12 @@
 //!   `MODEL SERIAL SIZE`), `changed` for `disk NAME serial` / `disk NAME size_bytes` /
 //!   `disk NAME model`.
 //! - **OS**: `changed` for `os pretty_name`, `os version`, `os kernel`, `os hostname`.
-//! - **Security products**: the inventory has no such section yet, so no `security` events are
-//!   computed; the kind exists for when it does.
+//! - **Security products** by catalog id: `appeared`/`disappeared` (subject `NAME (ID)`, value
+//!   the product's state, e.g. `7.18.0; installed, running, service enabled`), and `changed`
+//!   when its state changed (a sensor stopped, its service disabled, a new version).
 //!
-//! Changes come in a fixed order: agent, os, hardware, interface, address, software; within a
-//! kind by subject.
+//! Changes come in a fixed order: agent, os, hardware, interface, address, software, security;
+//! within a kind by subject.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -43,7 +44,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::version::{Scheme, compare};
-use crate::{Interface, Inventory, Package};
+use crate::{Interface, Inventory, Package, SecurityProduct};
 
 /// What an event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -179,7 +180,40 @@ pub fn changes(old: Option<&Inventory>, new: &Inventory) -> Vec<Change> {
     hardware(old, new, &mut out);
     interfaces(old, new, &mut out);
     software(&old.software, &new.software, &mut out);
+    security(&old.security_products, &new.security_products, &mut out);
     out
+}
+
+/// A security product's state as one line: `VERSION; installed, running, service enabled`.
+pub fn security_state(p: &SecurityProduct) -> String {
+    let mut parts = vec![if p.installed { "installed" } else { "not installed" }];
+    parts.push(if p.running { "running" } else { "not running" });
+    let service = (!p.service.is_empty()).then(|| format!("service {}", p.service));
+    let state = parts.into_iter().map(str::to_string).chain(service).collect::<Vec<_>>().join(", ");
+    if p.version.is_empty() { state } else { format!("{}; {state}", p.version) }
+}
+
+fn security(old: &[SecurityProduct], new: &[SecurityProduct], out: &mut Vec<Change>) {
+    let before: BTreeMap<&str, &SecurityProduct> = old.iter().map(|p| (p.id.as_str(), p)).collect();
+    let after: BTreeMap<&str, &SecurityProduct> = new.iter().map(|p| (p.id.as_str(), p)).collect();
+    let subject = |p: &SecurityProduct| format!("{} ({})", p.name, p.id);
+    for id in before.keys().chain(after.keys()).copied().collect::<BTreeSet<&str>>() {
+        match (before.get(id), after.get(id)) {
+            (None, Some(p)) => {
+                out.push(Change::new(Kind::Security, Action::Appeared, subject(p), "", security_state(p)))
+            }
+            (Some(p), None) => {
+                out.push(Change::new(Kind::Security, Action::Disappeared, subject(p), security_state(p), ""))
+            }
+            (Some(a), Some(b)) => {
+                let (was, is) = (security_state(a), security_state(b));
+                if was != is {
+                    out.push(Change::new(Kind::Security, Action::Changed, subject(b), was, is));
+                }
+            }
+            (None, None) => {}
+        }
+    }
 }
 
 /// A `changed` event when `old != new`.
@@ -398,6 +432,50 @@ mod tests {
                 "Debian GNU/Linux 12 (bookworm); 2 packages, 0 interfaces"
             )]
         );
+    }
+
+    #[test]
+    fn security_products_appear_change_and_disappear() {
+        let falcon = SecurityProduct {
+            id: "crowdstrike-falcon".into(),
+            name: "CrowdStrike Falcon".into(),
+            version: "7.18.0".into(),
+            installed: true,
+            running: true,
+            service: "enabled".into(),
+            ..Default::default()
+        };
+        let clam =
+            SecurityProduct { id: "clamav".into(), name: "ClamAV".into(), installed: true, ..Default::default() };
+        let mut a = inv(vec![]);
+        a.security_products = vec![clam.clone()];
+        let mut b = a.clone();
+        b.security_products = vec![falcon.clone()];
+        let (s, f) = (Kind::Security, "CrowdStrike Falcon (crowdstrike-falcon)");
+        assert_eq!(
+            changes(Some(&a), &b),
+            [
+                c(s, Action::Disappeared, "ClamAV (clamav)", "installed, not running", ""),
+                c(s, Action::Appeared, f, "", "7.18.0; installed, running, service enabled"),
+            ]
+        );
+        let mut stopped = b.clone();
+        stopped.security_products[0].running = false;
+        stopped.security_products[0].service = "disabled".into();
+        assert_eq!(
+            changes(Some(&b), &stopped),
+            [c(
+                s,
+                Action::Changed,
+                f,
+                "7.18.0; installed, running, service enabled",
+                "7.18.0; installed, not running, service disabled"
+            )]
+        );
+        // Evidence alone (another process of the same sensor) is not history.
+        let mut more = b.clone();
+        more.security_products[0].evidence.push("process falcond".into());
+        assert_eq!(changes(Some(&b), &more), []);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! |---|---|
 //! | `software` | (source, name, arch, location): an upgrade changes one item |
 //! | `neighbors` | mac |
+//! | `security_products` | id |
 //! | `network.interfaces` | name |
 //! | `network.listening` | (protocol, address, port) |
 //! | `hardware.disks` | name |
@@ -39,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Battery, Declared, Disk, Hardware, HostIdentifiers, Interface, Inventory, ListeningSocket, MemoryDevice, Neighbor,
-    Network, OperatingSystem, Package, PciDevice, Processor, UsbDevice, Warning,
+    Network, OperatingSystem, Package, PciDevice, Processor, SecurityProduct, UsbDevice, Warning,
 };
 
 /// Changes to one keyed list.
@@ -94,6 +95,7 @@ pub struct InventoryDelta {
     pub usb_devices: Changes<UsbDevice>,
     pub gpus: Changes<PciDevice>,
     pub batteries: Changes<Battery>,
+    pub security_products: Changes<SecurityProduct>,
 }
 
 impl InventoryDelta {
@@ -116,6 +118,7 @@ impl InventoryDelta {
             && self.usb_devices.is_empty()
             && self.gpus.is_empty()
             && self.batteries.is_empty()
+            && self.security_products.is_empty()
     }
 }
 
@@ -160,6 +163,7 @@ macro_rules! keyed {
 
 keyed!(Package, source, name, arch, location);
 keyed!(Neighbor, mac);
+keyed!(SecurityProduct, id);
 keyed!(Interface, name);
 keyed!(ListeningSocket, protocol, address, port);
 keyed!(Disk, name);
@@ -202,6 +206,7 @@ macro_rules! keyed_lists {
             $f($($borrow)+ $inv.hardware.usb_devices),
             $f($($borrow)+ $inv.hardware.gpus),
             $f($($borrow)+ $inv.hardware.batteries),
+            $f($($borrow)+ $inv.security_products),
         ]
     };
 }
@@ -309,6 +314,7 @@ pub fn diff(old: &Inventory, new: &Inventory) -> InventoryDelta {
         usb_devices: diff_list(&oh.usb_devices, &nh.usb_devices),
         gpus: diff_list(&oh.gpus, &nh.gpus),
         batteries: diff_list(&oh.batteries, &nh.batteries),
+        security_products: diff_list(&old.security_products, &new.security_products),
     }
 }
 
@@ -343,6 +349,7 @@ pub fn apply(base: &Inventory, delta: &InventoryDelta) -> Result<Inventory, Delt
     }
     out.software = apply_list("software", &base.software, &delta.software)?;
     out.neighbors = apply_list("neighbors", &base.neighbors, &delta.neighbors)?;
+    out.security_products = apply_list("security_products", &base.security_products, &delta.security_products)?;
     let (bn, bh) = (&base.network, &base.hardware);
     out.network.interfaces = apply_list("network.interfaces", &bn.interfaces, &delta.interfaces)?;
     out.network.listening = apply_list("network.listening", &bn.listening, &delta.listening)?;
@@ -431,6 +438,13 @@ mod tests {
             software: vec![pkg("zlib1g", "1.2"), pkg("openssl", "3.0.1"), pkg("bash", "5.2")],
             warnings: vec![Warning { source: "dpkg".into(), message: "m".into() }],
             neighbors: vec![neighbor("aa:bb:cc:00:00:01", 10)],
+            security_products: vec![SecurityProduct {
+                id: "osquery".into(),
+                installed: true,
+                running: true,
+                service: "enabled".into(),
+                ..Default::default()
+            }],
             ..Default::default()
         };
         let mut v = vec![Inventory::default(), base.clone()];
@@ -450,6 +464,8 @@ mod tests {
         next.hardware.batteries[0].capacity_percent = 79;
         next.neighbors.push(neighbor("aa:bb:cc:00:00:02", 20));
         next.neighbors[0].last_seen = 30;
+        next.security_products[0].running = false;
+        next.security_products.insert(0, SecurityProduct { id: "clamav".into(), ..Default::default() });
         v.push(next.clone());
         next.os.kernel = "6.2".into();
         next.network.dns_servers.push("192.0.2.54".into());
@@ -461,6 +477,7 @@ mod tests {
         next.hardware.gpus.push(PciDevice { address: "0000:00:02.0".into(), ..Default::default() });
         next.hardware.memory_devices.push(MemoryDevice { locator: "A1".into(), ..Default::default() });
         next.hardware.processors.push(Processor { socket: "CPU0".into(), ..Default::default() });
+        next.security_products.retain(|p| p.id != "osquery");
         v.push(next);
         v
     }

@@ -29,6 +29,32 @@ pub struct Inventory {
     pub neighbors: Vec<Neighbor>,
     /// Ownership and tags the host's admin declared in the agent's configuration.
     pub declared: Declared,
+    /// Endpoint security products found from the agent's catalog, keyed by catalog id.
+    pub security_products: Vec<SecurityProduct>,
+}
+
+/// An endpoint security product (EDR, EPP, antivirus or security-relevant agent) the agent
+/// found on the host by its catalog's evidence, keyed by the catalog id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecurityProduct {
+    /// The catalog's id, e.g. `crowdstrike-falcon`.
+    pub id: String,
+    pub name: String,
+    pub vendor: String,
+    /// `edr`, `epp`, `av` or `visibility`.
+    pub category: String,
+    /// The version of the installed package that matched; empty when no package did.
+    pub version: String,
+    /// A package, install path or unit file of the product is present.
+    pub installed: bool,
+    /// A process of the product is running.
+    pub running: bool,
+    /// The state of its service unit: `enabled`, `disabled`, `masked`; empty when it has none.
+    pub service: String,
+    /// What matched, one line each (`package falcon-sensor 7.18.0`, `path /opt/...`,
+    /// `process falcon-sensor`, `unit falcon-sensor.service enabled`), in catalog order.
+    pub evidence: Vec<String>,
 }
 
 /// Ownership and tags declared in the agent's configuration (`[declared]` in agent.toml). The

@@ -185,6 +185,22 @@ pub fn inventory(inv: &Inventory) -> String {
         let _ = write!(out, "\n{}", listen.render());
     }
 
+    if !inv.security_products.is_empty() {
+        let mut sec = Table::new(["SECURITY PRODUCT", "CATEGORY", "VERSION", "INSTALLED", "RUNNING", "SERVICE"]);
+        for p in &inv.security_products {
+            let yes_no = |b: bool| if b { "yes" } else { "no" };
+            sec.row([
+                p.name.clone(),
+                p.category.clone(),
+                p.version.clone(),
+                yes_no(p.installed).into(),
+                yes_no(p.running).into(),
+                p.service.clone(),
+            ]);
+        }
+        let _ = write!(out, "\n{}", sec.render());
+    }
+
     let mut sw = Table::new(["PACKAGE", "VERSION", "ARCH", "SOURCE"]);
     for p in &inv.software {
         sw.row([p.name.clone(), p.version.clone(), p.arch.clone(), p.source.clone()]);
