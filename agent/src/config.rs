@@ -1,8 +1,8 @@
 //! The agent's configuration file (`census-agent run --config /etc/census/agent.toml`).
 //!
 //! TOML, every key optional; keys have the names of `census-agent run`'s options with `_` for
-//! `-` (`full_every`, `spool_max_bytes`), plus `listen = false` for `--no-listen` and the
-//! `[declared]` table. Precedence, highest first: the command line, the environment
+//! `-` (`full_every`, `spool_max_bytes`, `security_catalog`), plus `listen = false` for
+//! `--no-listen` and the `[declared]` table. Precedence, highest first: the command line, the environment
 //! (`CENSUS_COLLECTOR`, `CENSUS_CA`, `CENSUS_ENROLL_SECRET`), this file, the built-in defaults.
 //! An unknown key, a value of the wrong type or out of range is an error naming the file and
 //! the key: the agent does not start on a configuration it does not fully understand.
@@ -54,6 +54,7 @@ struct Raw {
     neighbor_max_age: Option<u32>,
     spool_max_reports: Option<u32>,
     spool_max_bytes: Option<Amount>,
+    security_catalog: Option<PathBuf>,
     #[serde(default)]
     declared: RawDeclared,
 }
@@ -89,6 +90,7 @@ pub struct FileConfig {
     pub neighbor_max_age: Option<u32>,
     pub spool_max_reports: Option<u32>,
     pub spool_max_bytes: Option<u64>,
+    pub security_catalog: Option<PathBuf>,
     pub declared: Declared,
 }
 
@@ -110,6 +112,21 @@ fn amount<T>(key: &str, v: Option<Amount>, parse: fn(&str) -> Result<T, String>)
     v.map(|a| parse(&a.text()).map_err(|e| format!("{key}: {e}"))).transpose()
 }
 
+/// A TOML error as one line: `line L, column C: MESSAGE` (the crate's own rendering spans
+/// several lines, with a picture of the source).
+pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
 impl FileConfig {
     /// Reads and checks the file at `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -120,7 +137,7 @@ impl FileConfig {
 
     /// Parses and checks a configuration's text.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let raw: Raw = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        let raw: Raw = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         let d = raw.declared;
         let declared = Declared {
             owner: d.owner,
@@ -144,6 +161,7 @@ impl FileConfig {
             neighbor_max_age: in_range("neighbor_max_age", raw.neighbor_max_age, 1, 31_536_000)?,
             spool_max_reports: in_range("spool_max_reports", raw.spool_max_reports, 1, 1_000_000)?,
             spool_max_bytes: amount("spool_max_bytes", raw.spool_max_bytes, crate::spool::parse_size)?,
+            security_catalog: raw.security_catalog,
             declared,
         })
     }
@@ -170,6 +188,7 @@ mod tests {
             neighbor_max_age = 3600
             spool_max_reports = 10
             spool_max_bytes = "1MiB"
+            security_catalog = "/etc/census/security-products.toml"
             [declared]
             owner = "alice"
             environment = "production"
@@ -183,6 +202,7 @@ mod tests {
         assert_eq!(c.full_every, Some(Duration::from_secs(86_400)));
         assert_eq!(c.spool_max_bytes, Some(1 << 20));
         assert_eq!(c.listen, Some(false));
+        assert_eq!(c.security_catalog.as_deref(), Some(Path::new("/etc/census/security-products.toml")));
         assert_eq!(c.declared.owner, "alice");
         let keys: Vec<&str> = c.declared.tags.iter().map(|t| t.key.as_str()).collect();
         assert_eq!(keys, ["pci", "zone"], "tags are sorted by key");
@@ -201,7 +221,7 @@ mod tests {
             ("[declared]\nowner = \"a\\u0007b\"", "declared: owner \"a\\u{7}b\" has control characters"),
             ("[declared.tags]\n\"bad key\" = \"x\"", "declared: tag key \"bad key\""),
             ("[declared]\nshoe_size = \"44\"", "unknown field `shoe_size`"),
-            ("collector = ", "TOML parse error at line 1, column 13"),
+            ("collector = ", "line 1, column 13: "),
         ];
         for (text, want) in cases {
             let e = FileConfig::parse(text).unwrap_err();

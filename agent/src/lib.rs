@@ -3,6 +3,7 @@
 //!
 //! - [`host`]: the injectable root every source reads through.
 //! - [`sources`]: the [`sources::Source`] trait and the static list of sources.
+//! - [`catalog`]: the catalog of endpoint security products and the evidence that shows each.
 //! - [`state`]: key, enrollment and sequence kept in the state directory.
 //! - [`client`]: TLS channel, enrollment, the report stream.
 //! - [`config`]: the configuration file (`run --config`).
@@ -13,6 +14,7 @@
 //!
 //! [`Inventory`]: census_inventory::Inventory
 
+pub mod catalog;
 pub mod client;
 pub mod config;
 pub mod host;

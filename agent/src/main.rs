@@ -31,6 +31,9 @@ enum Command {
         /// Read the host's files under DIR instead of /.
         #[arg(long, value_name = "DIR", default_value = "/")]
         root: PathBuf,
+        /// Security product catalog (TOML) to use instead of the one built into the agent.
+        #[arg(long, value_name = "FILE")]
+        security_catalog: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -110,6 +113,9 @@ struct RunArgs {
     /// did. A full inventory is also sent on first contact and when the collector asks.
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = run::parse_full_every)]
     full_every: Duration,
+    /// Security product catalog (TOML) to use instead of the one built into the agent.
+    #[arg(long, value_name = "FILE")]
+    security_catalog: Option<PathBuf>,
     #[command(flatten)]
     limits: TableLimits,
     #[command(flatten)]
@@ -182,6 +188,7 @@ fn run_config(args: RunArgs, file: FileConfig, given: &dyn Fn(&str) -> bool) -> 
         once,
         no_listen,
         full_every,
+        security_catalog,
         limits,
         spool,
     } = args;
@@ -214,14 +221,24 @@ fn run_config(args: RunArgs, file: FileConfig, given: &dyn Fn(&str) -> bool) -> 
         },
         full_every: pick(full_every, file.full_every, given("full_every")),
         declared: file.declared,
+        security_catalog: catalog(security_catalog.or(file.security_catalog))?,
+    })
+}
+
+/// The security product catalog at `path`, or the built-in one.
+fn catalog(path: Option<PathBuf>) -> anyhow::Result<census_agent::catalog::Catalog> {
+    Ok(match path {
+        Some(path) => census_agent::catalog::Catalog::load(&path)?,
+        None => census_agent::sources::builtin_catalog().clone(),
     })
 }
 
 fn execute(command: Command, given: &dyn Fn(&str) -> bool) -> anyhow::Result<()> {
     match command {
-        Command::Inventory { root, format } => {
+        Command::Inventory { root, security_catalog, format } => {
+            let catalog = catalog(security_catalog)?;
             let host = census_agent::host::Host::open(&root)?;
-            let inv = census_agent::sources::collect(&host);
+            let inv = census_agent::sources::collect_with(&host, &catalog);
             census_cmd::print_stdout(&render::inventory(&inv, format))?;
             Ok(())
         }

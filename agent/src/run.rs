@@ -50,6 +50,8 @@ pub struct RunConfig {
     /// Ownership and tags this host declares (the config file's `[declared]`), sent with
     /// every inventory.
     pub declared: census_inventory::Declared,
+    /// The security product catalog (`--security-catalog`, else the built-in one).
+    pub security_catalog: crate::catalog::Catalog,
 }
 
 /// The default `--full-every`.
@@ -117,9 +119,10 @@ impl Agent {
     /// Collects an inventory (with its neighbours), makes it a full, delta or heartbeat report,
     /// signs it (which reserves its sequence durably) and spools it. Returns the sequence.
     async fn collect_and_spool(&self, spool: &mut Spool) -> Result<u64, RunError> {
-        let host = self.host.clone();
-        let mut inventory =
-            tokio::task::spawn_blocking(move || crate::sources::collect(&host)).await.map_err(|_| RunError::Collect)?;
+        let (host, catalog) = (self.host.clone(), self.cfg.security_catalog.clone());
+        let mut inventory = tokio::task::spawn_blocking(move || crate::sources::collect_with(&host, &catalog))
+            .await
+            .map_err(|_| RunError::Collect)?;
         self.add_neighbors(&mut inventory);
         inventory.declared = self.cfg.declared.clone();
         let now = now_ms();

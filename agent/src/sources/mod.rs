@@ -3,6 +3,7 @@
 
 use census_inventory::{Inventory, Warning};
 
+use crate::catalog::Catalog;
 use crate::host::Host;
 
 pub mod apk;
@@ -21,6 +22,7 @@ pub mod platform;
 pub mod purl;
 pub mod python;
 pub mod rpm;
+pub mod security;
 pub mod snap;
 pub mod sockets;
 pub mod windows_programs;
@@ -107,11 +109,24 @@ pub static SOURCES: &[&dyn Source] = &[
     &python::Python,
 ];
 
-/// Runs every source against `host`.
+/// Runs every source against `host`, security products from the built-in catalog.
 pub fn collect(host: &Host) -> Inventory {
+    collect_with(host, builtin_catalog())
+}
+
+/// The catalog shipped with the agent, parsed once.
+pub fn builtin_catalog() -> &'static Catalog {
+    static BUILTIN: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(Catalog::builtin);
+    &BUILTIN
+}
+
+/// Runs every source against `host`, then [`security::Security`] over `catalog` (it reads the
+/// packages the others found).
+pub fn collect_with(host: &Host, catalog: &Catalog) -> Inventory {
     let mut inventory = Inventory::default();
     let mut warnings = Vec::new();
-    for source in SOURCES {
+    let security = security::Security(catalog);
+    for source in SOURCES.iter().copied().chain([&security as &dyn Source]) {
         let mut w = Warnings { source: source.name(), out: &mut warnings };
         source.collect(host, &mut inventory, &mut w);
     }
