@@ -27,6 +27,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (9, include_str!("../../migrations/sqlite/0009_package_versions.sql")),
     (10, include_str!("../../migrations/sqlite/0010_storage.sql")),
     (11, include_str!("../../migrations/sqlite/0011_declared.sql")),
+    (12, include_str!("../../migrations/sqlite/0012_host_packages_by_package.sql")),
 ];
 
 #[derive(Clone)]
@@ -490,7 +491,7 @@ impl Store for SqliteStore {
 
     async fn software(&self, name: &str, source: Option<&str>) -> Result<Vec<SoftwareRow>, StoreError> {
         let (name, source) = (name.to_string(), source.map(str::to_string));
-        self.with(move |conn| {
+        self.with_reader(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT hp.agent_id, h.hostname, p.name, p.version, p.arch, p.source, p.purl, p.location \
@@ -789,7 +790,7 @@ fn store_packages(
     changes: &PackageChanges,
     known: &mut KnownVersions,
 ) -> rusqlite::Result<()> {
-    let mut delete = tx.prepare_cached("DELETE FROM host_packages WHERE agent_id = ?1 AND package_id = ?2")?;
+    let mut delete = tx.prepare_cached("DELETE FROM host_packages WHERE package_id = ?2 AND agent_id = ?1")?;
     for id in &changes.remove {
         delete.execute(params![agent_id, id])?;
     }
@@ -800,7 +801,7 @@ fn store_packages(
     )?;
     let mut link = tx.prepare_cached(
         "INSERT INTO host_packages (agent_id, package_id, install_time) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (agent_id, package_id) DO UPDATE SET install_time = excluded.install_time",
+         ON CONFLICT (package_id, agent_id) DO UPDATE SET install_time = excluded.install_time",
     )?;
     for &(id, i, new) in &changes.upsert {
         let p = &software[i];
@@ -920,6 +921,44 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("census.db")).unwrap();
         crate::store::suite::run_all(&store).await;
+    }
+
+    #[test]
+    fn host_package_links_survive_the_move_to_a_package_first_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("census.db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            .unwrap();
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v < 12) {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 0)", [version]).unwrap();
+            tx.commit().unwrap();
+        }
+        let links = [("agent-b", 7_i64, 100_i64), ("agent-a", 7, 200), ("agent-a", -3, 300)];
+        for (agent, package, time) in links {
+            conn.execute(
+                "INSERT INTO host_packages (agent_id, package_id, install_time) VALUES (?1, ?2, ?3)",
+                params![agent, package, time],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let mut stmt = conn.prepare("SELECT package_id, agent_id, install_time FROM host_packages").unwrap();
+        let rows: Vec<(i64, String, i64)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+        assert_eq!(rows, [(-3, "agent-a".into(), 300), (7, "agent-a".into(), 200), (7, "agent-b".into(), 100)]);
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'host_packages'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 0, "one tree: the primary key only");
     }
 
     #[tokio::test]
