@@ -494,11 +494,11 @@ impl Store for SqliteStore {
         self.with_reader(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT hp.agent_id, h.hostname, p.name, p.version, p.arch, p.source, p.purl, p.location \
+                    "SELECT h.agent_id, h.hostname, p.name, p.version, p.arch, p.source, p.purl, p.location \
                      FROM package_versions p JOIN host_packages hp ON hp.package_id = p.id \
-                     JOIN hosts h ON h.agent_id = hp.agent_id \
+                     JOIN host_keys k ON k.host_key = hp.host_key JOIN hosts h ON h.agent_id = k.agent_id \
                      WHERE p.name = ?1 AND (?2 IS NULL OR p.source = ?2) \
-                     ORDER BY h.hostname, hp.agent_id, p.source, p.arch, p.version",
+                     ORDER BY h.hostname, h.agent_id, p.source, p.arch, p.version",
                 )
                 .map_err(db)?;
             let rows = stmt
@@ -781,8 +781,8 @@ pub(super) fn package_changes(
     changes
 }
 
-/// Writes `changes` to `host_packages` for `agent_id`; a version new to the fleet is added to
-/// `package_versions` once.
+/// Writes `changes` to `host_packages` for `agent_id` (under its `host_keys` number, given on
+/// its first packages); a version new to the fleet is added to `package_versions` once.
 fn store_packages(
     tx: &rusqlite::Transaction<'_>,
     agent_id: &str,
@@ -790,9 +790,23 @@ fn store_packages(
     changes: &PackageChanges,
     known: &mut KnownVersions,
 ) -> rusqlite::Result<()> {
-    let mut delete = tx.prepare_cached("DELETE FROM host_packages WHERE package_id = ?2 AND agent_id = ?1")?;
+    if changes.remove.is_empty() && changes.upsert.is_empty() {
+        return Ok(());
+    }
+    let host: i64 = match tx
+        .prepare_cached("SELECT host_key FROM host_keys WHERE agent_id = ?1")?
+        .query_row([agent_id], |r| r.get(0))
+        .optional()?
+    {
+        Some(key) => key,
+        None => {
+            tx.prepare_cached("INSERT INTO host_keys (agent_id) VALUES (?1)")?.execute([agent_id])?;
+            tx.last_insert_rowid()
+        }
+    };
+    let mut delete = tx.prepare_cached("DELETE FROM host_packages WHERE package_id = ?1 AND host_key = ?2")?;
     for id in &changes.remove {
-        delete.execute(params![agent_id, id])?;
+        delete.execute(params![id, host])?;
     }
     let mut version = tx.prepare_cached(
         "INSERT OR IGNORE INTO package_versions (id, name, version, arch, source, source_package, maintainer, \
@@ -800,8 +814,8 @@ fn store_packages(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     let mut link = tx.prepare_cached(
-        "INSERT INTO host_packages (agent_id, package_id, install_time) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (package_id, agent_id) DO UPDATE SET install_time = excluded.install_time",
+        "INSERT INTO host_packages (package_id, host_key, install_time) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (package_id, host_key) DO UPDATE SET install_time = excluded.install_time",
     )?;
     for &(id, i, new) in &changes.upsert {
         let p = &software[i];
@@ -822,7 +836,7 @@ fn store_packages(
                 p.location,
             ])?;
         }
-        link.execute(params![agent_id, id, p.install_time])?;
+        link.execute(params![id, host, p.install_time])?;
     }
     Ok(())
 }
@@ -947,7 +961,12 @@ mod tests {
         drop(conn);
         drop(SqliteStore::open(&path).unwrap());
         let conn = Connection::open(&path).unwrap();
-        let mut stmt = conn.prepare("SELECT package_id, agent_id, install_time FROM host_packages").unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT hp.package_id, k.agent_id, hp.install_time FROM host_packages hp \
+                 JOIN host_keys k USING (host_key) ORDER BY hp.package_id, k.agent_id",
+            )
+            .unwrap();
         let rows: Vec<(i64, String, i64)> =
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
         assert_eq!(rows, [(-3, "agent-a".into(), 300), (7, "agent-a".into(), 200), (7, "agent-b".into(), 100)]);
