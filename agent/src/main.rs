@@ -221,7 +221,7 @@ fn run_config(args: RunArgs, file: FileConfig, given: &dyn Fn(&str) -> bool) -> 
         },
         full_every: pick(full_every, file.full_every, given("full_every")),
         declared: file.declared,
-        security_catalog: catalog(security_catalog.or(file.security_catalog))?,
+        security_catalog: std::sync::Arc::new(catalog(security_catalog.or(file.security_catalog))?),
     })
 }
 

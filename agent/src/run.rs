@@ -51,7 +51,7 @@ pub struct RunConfig {
     /// every inventory.
     pub declared: census_inventory::Declared,
     /// The security product catalog (`--security-catalog`, else the built-in one).
-    pub security_catalog: crate::catalog::Catalog,
+    pub security_catalog: std::sync::Arc<crate::catalog::Catalog>,
 }
 
 /// The default `--full-every`.

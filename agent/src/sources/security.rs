@@ -124,10 +124,10 @@ fn matches(rule: &str, p: &Process) -> bool {
     if rule.starts_with('/') {
         return p.exe == rule || p.argv0 == rule;
     }
-    let file_name = |s: &str| s.rsplit('/').next().unwrap_or_default().to_string();
-    // The kernel keeps the first 15 bytes of the name in comm.
-    let cut = rule.char_indices().take_while(|(i, c)| i + c.len_utf8() <= 15).map(|(_, c)| c).collect::<String>();
-    p.comm == rule || (rule.len() > 15 && p.comm == cut) || file_name(&p.argv0) == rule || file_name(&p.exe) == rule
+    let file_name = |s: &str| s.rsplit('/').next().unwrap_or_default() == rule;
+    // The kernel keeps the first 15 bytes of the name in comm (cut at a character boundary here).
+    let cut = rule.char_indices().map(|(i, c)| i + c.len_utf8()).take_while(|&end| end <= 15).last().unwrap_or(0);
+    p.comm == rule || (rule.len() > 15 && p.comm == rule[..cut]) || file_name(&p.argv0) || file_name(&p.exe)
 }
 
 /// `masked`, `enabled` or `disabled` when a unit file named `unit` exists; `None` otherwise.
