@@ -143,6 +143,24 @@ pub fn parse_arp_line(line: &str) -> Option<(std::net::Ipv4Addr, [u8; 6], String
 /// The kernel's neighbour tables, optionally of one interface, as inventory neighbours.
 /// Warnings (an unreadable table) go to `warnings`.
 pub fn kernel_neighbors(interface: Option<&str>, oui: Option<&Oui>, warnings: &mut Vec<String>) -> Vec<Neighbor> {
+    match crate::host::Host::open(Path::new("/")) {
+        Ok(host) => kernel_neighbors_in(&host, interface, oui, warnings),
+        Err(e) => {
+            warnings.push(format!("cannot read /proc/net/arp: {e}"));
+            Vec::new()
+        }
+    }
+}
+
+/// [`kernel_neighbors`] as `host` has them: its `proc/net/arp` (a fixture root's or a mounted
+/// image's, where a missing table is silence), and the IPv6 neighbour cache only on the live
+/// root (it exists only behind netlink).
+pub fn kernel_neighbors_in(
+    host: &crate::host::Host,
+    interface: Option<&str>,
+    oui: Option<&Oui>,
+    warnings: &mut Vec<String>,
+) -> Vec<Neighbor> {
     let now = now_unix();
     let mut by_mac: BTreeMap<[u8; 6], Neighbor> = BTreeMap::new();
     let entry = |by_mac: &mut BTreeMap<[u8; 6], Neighbor>, mac: [u8; 6], dev: &str| -> bool {
@@ -160,7 +178,7 @@ pub fn kernel_neighbors(interface: Option<&str>, oui: Option<&Oui>, warnings: &m
         });
         true
     };
-    match crate::host::Host::open(Path::new("/")).map_err(io::Error::other).and_then(|h| h.lines("proc/net/arp")) {
+    match host.lines("proc/net/arp") {
         Ok(lines) => {
             for line in lines.skip(1).take(100_000) {
                 let Ok(crate::host::Line::Text(line)) = line else { continue };
@@ -173,7 +191,11 @@ pub fn kernel_neighbors(interface: Option<&str>, oui: Option<&Oui>, warnings: &m
                 }
             }
         }
+        Err(e) if !host.is_live() && e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => warnings.push(format!("cannot read /proc/net/arp: {e}")),
+    }
+    if !host.is_live() {
+        return finish(by_mac);
     }
     match netlink::ipv6_neighbors() {
         Ok(list) => {
@@ -198,6 +220,10 @@ pub fn kernel_neighbors(interface: Option<&str>, oui: Option<&Oui>, warnings: &m
         }
         Err(e) => warnings.push(format!("cannot read the kernel's IPv6 neighbour table: {e}")),
     }
+    finish(by_mac)
+}
+
+fn finish(by_mac: BTreeMap<[u8; 6], Neighbor>) -> Vec<Neighbor> {
     let mut out: Vec<Neighbor> = by_mac.into_values().collect();
     for n in &mut out {
         n.ipv4.sort_by_key(|s| s.parse::<std::net::Ipv4Addr>().ok());

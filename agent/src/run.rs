@@ -259,15 +259,15 @@ impl Agent {
         Ok(done)
     }
 
-    /// What was heard since start; with `--once` on the live root, the kernel's neighbour
-    /// tables (there is no time to listen).
+    /// What was heard since start; with `--once`, the kernel's neighbour tables (there is no
+    /// time to listen): the live kernel's, or under another root its `proc/net/arp`.
     fn add_neighbors(&self, inventory: &mut census_inventory::Inventory) {
         let (neighbors, warnings) = match &self.listener {
             Some(listener) => listener.snapshot(),
-            None if self.cfg.listen && self.cfg.once && self.host.is_live() => {
+            None if self.cfg.listen && self.cfg.once => {
                 let mut warnings = Vec::new();
                 let oui = census_discovery::oui::Oui::load(Path::new(census_discovery::oui::DEFAULT_PATH)).ok();
-                (crate::neighbors::kernel_neighbors(None, oui.as_ref(), &mut warnings), warnings)
+                (crate::neighbors::kernel_neighbors_in(&self.host, None, oui.as_ref(), &mut warnings), warnings)
             }
             None => return,
         };

@@ -66,8 +66,11 @@ pub struct ApiError {
     pub matches: Vec<String>,
 }
 
+/// RFC 3339 text of a time, clamped to 0000..=9999 (RFC 3339 has four-digit years; an agent's
+/// clock may say anything).
 pub fn rfc3339(ms: Millis) -> String {
-    let t = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    const MAX_MS: i64 = 253_402_300_799_000; // 9999-12-31T23:59:59Z
+    let t = UNIX_EPOCH + Duration::from_millis(ms.clamp(0, MAX_MS) as u64);
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
@@ -109,25 +112,6 @@ pub(crate) fn storage_error(e: crate::store::StoreError) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "storage error", Vec::new())
 }
 
-/// `GET /api/v1/hosts[?state=active|stale|retired]`.
-async fn list_hosts(
-    State(store): State<Arc<dyn Store>>,
-    Query(params): Query<std::collections::HashMap<String, String>>,
-) -> Response {
-    let listed = match params.get("state").filter(|s| !s.is_empty()) {
-        None => store.hosts().await,
-        Some(state) if crate::store::lifecycle::STATES.contains(&state.as_str()) => store.hosts_in_state(state).await,
-        Some(state) => {
-            let valid = crate::store::lifecycle::STATES.join(", ");
-            return error(StatusCode::BAD_REQUEST, format!("unknown state {state:?}: one of {valid}"), Vec::new());
-        }
-    };
-    match listed {
-        Ok(hosts) => Json(hosts.into_iter().map(HostRow::from).collect::<Vec<_>>()).into_response(),
-        Err(e) => storage_error(e),
-    }
-}
-
 async fn get_host(State(store): State<Arc<dyn Store>>, Path(id): Path<String>) -> Response {
     match store.host(&id).await {
         Ok(HostLookup::Found(d)) => Json(HostView::from(*d)).into_response(),
@@ -163,14 +147,6 @@ async fn software(
                 .collect();
             Json(rows).into_response()
         }
-        Err(e) => storage_error(e),
-    }
-}
-
-/// `GET /api/v1/neighbors`: every device the agents heard, by MAC, with who heard it.
-async fn neighbors(State(store): State<Arc<dyn Store>>) -> Response {
-    match store.neighbors().await {
-        Ok(rows) => Json(rows).into_response(),
         Err(e) => storage_error(e),
     }
 }
@@ -490,7 +466,7 @@ fn check_name(what: &str, text: &str) -> Result<(), String> {
 
 /// `expires`: a duration from `now` (humantime: `7d`, `12h`, `90min`) or an RFC 3339 time,
 /// which must be in the future.
-fn parse_expires(text: &str, now: Millis) -> Result<Millis, String> {
+pub(crate) fn parse_expires(text: &str, now: Millis) -> Result<Millis, String> {
     let at = if let Ok(d) = humantime::parse_duration(text) {
         now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     } else if let Ok(t) = humantime::parse_rfc3339_weak(text) {
@@ -728,15 +704,17 @@ async fn audit_log(
 pub fn router(store: Arc<dyn Store>, metrics_registry: Arc<Metrics>) -> axum::Router {
     let auth = |needs: Role| Auth { store: store.clone(), needs };
     let reader = axum::Router::new()
-        .route("/api/v1/hosts", get(list_hosts))
+        .route("/api/v1/hosts", get(crate::api_coverage::list_hosts))
         .route("/api/v1/hosts/{id}", get(get_host))
         .route("/api/v1/software", get(software))
-        .route("/api/v1/neighbors", get(neighbors))
+        .route("/api/v1/neighbors", get(crate::api_coverage::neighbors))
         .route("/api/v1/agents", get(list_agents))
         .route("/api/v1/agents/{id}/reports", get(agent_reports))
         .merge(crate::api_fleet::reader_routes())
         .merge(crate::api_history::reader_routes())
         .merge(crate::api_lifecycle::reader_routes())
+        .merge(crate::api_coverage::reader_routes())
+        .merge(crate::sbom::reader_routes())
         .with_state(store.clone())
         .merge(axum::Router::new().route("/metrics", get(metrics)).with_state(metrics_registry))
         .layer(middleware::from_fn_with_state(auth(Role::Reader), authenticate));
@@ -750,6 +728,7 @@ pub fn router(store: Arc<dyn Store>, metrics_registry: Arc<Metrics>) -> axum::Ro
         .merge(crate::api_fleet::admin_routes())
         .merge(crate::api_history::admin_routes())
         .merge(crate::api_lifecycle::admin_routes())
+        .merge(crate::api_coverage::admin_routes())
         .with_state(store.clone())
         .layer(middleware::from_fn_with_state(auth(Role::Admin), authenticate));
     axum::Router::new().route("/healthz", get(|| async { "ok\n" })).merge(reader).merge(admin)

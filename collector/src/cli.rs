@@ -81,16 +81,20 @@ impl Client {
         Ok(Self { url: url.to_string(), host, port, server_name, token: token.to_string(), tls: Arc::new(tls) })
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
         self.send(Method::GET, path, None).await
     }
 
-    async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl serde::Serialize) -> Result<T, CliError> {
+    pub(crate) async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, CliError> {
         let body = serde_json::to_vec(body).map_err(|e| CliError::Protocol(e.to_string()))?;
         self.send(Method::POST, path, Some(body)).await
     }
 
-    async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+    pub(crate) async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
         self.send(Method::DELETE, path, None).await
     }
 
@@ -155,6 +159,11 @@ impl Client {
 
     pub async fn host(&self, id: &str) -> Result<HostView, CliError> {
         self.get(&format!("/api/v1/hosts/{}", encode(id))).await
+    }
+
+    /// `GET /api/v1/hosts/{id}/sbom`: the host's CycloneDX 1.6 SBOM.
+    pub async fn sbom(&self, id: &str) -> Result<serde_json::Value, CliError> {
+        self.get(&format!("/api/v1/hosts/{}/sbom", encode(id))).await
     }
 
     pub async fn software(
@@ -223,7 +232,7 @@ impl Client {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -267,7 +276,7 @@ pub fn render_software(rows: &[SoftwareRow], format: Format) -> String {
 const NEIGHBOR_COLUMNS: [&str; 10] =
     ["mac", "vendor", "kind", "ipv4", "ipv6", "names", "protocols", "first_seen", "last_seen", "seen_by"];
 
-fn neighbor_cells(r: &NeighborRow) -> Vec<String> {
+pub(crate) fn neighbor_cells(r: &NeighborRow) -> Vec<String> {
     let seen_by: Vec<String> = r.seen_by.iter().map(|s| format!("{} ({})", s.hostname, s.interface)).collect();
     vec![
         r.mac.clone(),
@@ -298,7 +307,7 @@ pub fn render_neighbors(rows: &[NeighborRow], format: Format) -> String {
     }
 }
 
-fn csv_text(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+pub(crate) fn csv_text(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(header);
     for row in rows {
@@ -307,7 +316,7 @@ fn csv_text(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String 
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-fn json_text<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn json_text<T: serde::Serialize>(v: &T) -> String {
     let mut s = serde_json::to_string_pretty(v).expect("serializes");
     s.push('\n');
     s

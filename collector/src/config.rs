@@ -25,6 +25,8 @@ pub struct CollectorConfig {
     pub allow_plaintext_loopback: bool,
     pub limits: Limits,
     pub fleet: FleetConfig,
+    /// Which assets must run which security products (`census coverage`).
+    pub coverage: crate::coverage::CoveragePolicy,
 }
 
 /// The fleet model's settings (`[fleet]`).
@@ -116,7 +118,7 @@ impl Default for Limits {
     }
 }
 
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
     humantime::parse_duration(&text).map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
 }
@@ -142,6 +144,7 @@ impl CollectorConfig {
                 reason: "fleet.stale_after and fleet.evaluate_every must be longer than zero".into(),
             });
         }
+        config.coverage.check().map_err(|reason| ConfigError::Invalid { path: path.to_path_buf(), reason })?;
         Ok(config)
     }
 }
@@ -208,5 +211,9 @@ mod tests {
         assert!(e.contains("\"soon\""), "{e}");
         let e = parse("[limits]\nmax_streams = 0\n").unwrap_err().to_string();
         assert!(e.ends_with("limits.max_streams must be at least 1"), "{e}");
+        let e = parse("[coverage]\ncategories = [\"firewall\"]\n").unwrap_err().to_string();
+        assert!(e.contains("unknown category \"firewall\""), "{e}");
+        let c = parse("[coverage]\nproducts = [\"crowdstrike-falcon\"]\nrequire = \"installed\"\n").unwrap();
+        assert_eq!(c.coverage.require, crate::coverage::Require::Installed);
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use crate::config::FleetConfig;
+use crate::coverage::CoveragePolicy;
 use crate::metrics::Metrics;
 use crate::store::{Millis, Store};
 
@@ -58,13 +59,26 @@ pub async fn evaluate(store: &dyn Store, metrics: &Metrics, cfg: &FleetConfig, n
     marked
 }
 
+/// Refreshes the coverage gauges (statuses under the policy, unmanaged devices).
+pub async fn evaluate_coverage(store: &dyn Store, metrics: &Metrics, policy: &CoveragePolicy, now: Millis) {
+    match store.coverage_facts(false).await {
+        Ok(facts) => metrics.set_coverage(&crate::coverage::assess(policy, &facts, now, None).0),
+        Err(e) => warn!(error = %e, "coverage not computed"),
+    }
+    match store.unmanaged_neighbors(None).await {
+        Ok(rows) => metrics.set_unmanaged(rows.len() as u64),
+        Err(e) => warn!(error = %e, "unmanaged devices not counted"),
+    }
+}
+
 /// Evaluates every `cfg.evaluate_every`, forever.
-pub async fn run(store: Arc<dyn Store>, metrics: Arc<Metrics>, cfg: FleetConfig, clock: Clock) {
+pub async fn run(store: Arc<dyn Store>, metrics: Arc<Metrics>, cfg: FleetConfig, policy: CoveragePolicy, clock: Clock) {
     let mut tick = tokio::time::interval(cfg.evaluate_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         evaluate(store.as_ref(), &metrics, &cfg, clock.now_ms()).await;
+        evaluate_coverage(store.as_ref(), &metrics, &policy, clock.now_ms()).await;
     }
 }
 
@@ -138,7 +152,7 @@ mod tests {
         let store = store_with_one_asset(dir.path(), clock.now_ms()).await;
         let metrics = Arc::new(Metrics::new());
         let cfg = FleetConfig { evaluate_every: Duration::from_secs(60), ..FleetConfig::default() };
-        let task = tokio::spawn(run(store.clone(), metrics.clone(), cfg, clock));
+        let task = tokio::spawn(run(store.clone(), metrics.clone(), cfg, CoveragePolicy::default(), clock));
 
         tokio::time::sleep(6 * DAY).await;
         assert_eq!(state(&store).await, "active", "six silent days are not seven");

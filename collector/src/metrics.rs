@@ -62,6 +62,11 @@ struct SliLabel {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StatusLabel {
+    status: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct OutcomeLabel {
     outcome: &'static str,
 }
@@ -75,6 +80,9 @@ pub struct Metrics {
     reports: Family<OutcomeLabel, Counter>,
     enrollments: Family<OutcomeLabel, Counter>,
     open_streams: Gauge,
+    coverage_assets: Family<StatusLabel, Gauge>,
+    coverage_ratio: Gauge<f64, AtomicU64>,
+    unmanaged: Gauge,
 }
 
 impl Default for Metrics {
@@ -112,7 +120,38 @@ impl Metrics {
             "Fleet SLIs as shares of assets: fresh, owner_coverage, duplicate_rate, tag_compliance",
             fleet_ratios.clone(),
         );
-        Self { registry, fleet_assets, fleet_freshness, fleet_ratios, limit_hits, reports, enrollments, open_streams }
+        let coverage_assets = Family::<StatusLabel, Gauge>::default();
+        registry.register(
+            "coverage_assets",
+            "Assets in the coverage policy's scope, by status (protected, installed-not-running, missing, \
+             agent-stale, excluded)",
+            coverage_assets.clone(),
+        );
+        let coverage_ratio = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "coverage_ratio",
+            "Protected assets over assets in scope and not excluded",
+            coverage_ratio.clone(),
+        );
+        let unmanaged = Gauge::default();
+        registry.register(
+            "unmanaged_devices",
+            "Devices agents heard whose MAC and addresses belong to no managed host",
+            unmanaged.clone(),
+        );
+        Self {
+            registry,
+            fleet_assets,
+            fleet_freshness,
+            fleet_ratios,
+            limit_hits,
+            reports,
+            enrollments,
+            open_streams,
+            coverage_assets,
+            coverage_ratio,
+            unmanaged,
+        }
     }
 
     pub fn limit_hit(&self, limit: Limit) {
@@ -149,6 +188,19 @@ impl Metrics {
         ] {
             self.fleet_ratios.get_or_create(&SliLabel { sli }).set(v);
         }
+    }
+
+    /// Publishes the coverage counts (set by the lifecycle evaluation).
+    pub fn set_coverage(&self, r: &crate::coverage::CoverageReport) {
+        for s in crate::coverage::Status::ALL {
+            let n = i64::try_from(r.totals.get(s)).unwrap_or(i64::MAX);
+            self.coverage_assets.get_or_create(&StatusLabel { status: s.as_str() }).set(n);
+        }
+        self.coverage_ratio.set(r.totals.coverage);
+    }
+
+    pub fn set_unmanaged(&self, n: u64) {
+        self.unmanaged.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// The OpenMetrics text exposition.

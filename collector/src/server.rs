@@ -51,6 +51,7 @@ pub struct ServeConfig {
     pub allow_plaintext_loopback: bool,
     pub limits: Limits,
     pub fleet: FleetConfig,
+    pub coverage: crate::coverage::CoveragePolicy,
 }
 
 impl ServeConfig {
@@ -64,6 +65,7 @@ impl ServeConfig {
             allow_plaintext_loopback: config.allow_plaintext_loopback,
             limits: config.limits,
             fleet: config.fleet,
+            coverage: config.coverage,
         }
     }
 }
@@ -123,6 +125,7 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
         store.clone(),
         metrics.clone(),
         cfg.fleet.clone(),
+        cfg.coverage.clone(),
         crate::lifecycle::Clock::new(),
     ));
 
@@ -138,7 +141,8 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
     let app = tonic::service::Routes::new(grpc)
         .into_axum_router()
         .merge(crate::api::router(store, metrics.clone()))
-        .layer(axum::Extension(cfg.fleet.clone()));
+        .layer(axum::Extension(cfg.fleet.clone()))
+        .layer(axum::Extension(cfg.coverage.clone()));
 
     // The first line is what scripts and tests read to find the port.
     let mut out = std::io::stdout().lock();

@@ -29,12 +29,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List hosts: id, host name, OS, last seen, package count.
+    /// List hosts: id, host name, OS, last seen, package count. Filters combine (all must hold).
     Hosts {
-        /// Only hosts whose asset is active, stale (silent past the collector's
-        /// fleet.stale_after, 7 days by default) or retired.
-        #[arg(long, value_name = "STATE")]
-        state: Option<String>,
+        #[command(flatten)]
+        filter: Box<HostFilterArgs>,
+    },
+    /// EDR coverage under the collector's policy (`[coverage]` in collector.toml): how many
+    /// assets in scope are protected, with the denominator stated; per group with --by; the
+    /// assets to act on with --gaps.
+    #[command(args_conflicts_with_subcommands = true)]
+    Coverage {
+        /// Count per os, subnet, owner, team, environment, tag (each KEY=VALUE), tag:KEY or
+        /// product.
+        #[arg(long, value_name = "GROUP", conflicts_with_all = ["gaps", "status"])]
+        by: Option<String>,
+        /// List the assets to act on, worst first (missing, installed-not-running, agent-stale),
+        /// with their owner.
+        #[arg(long)]
+        gaps: bool,
+        /// List the assets with these statuses (comma-separated: protected,
+        /// installed-not-running, missing, agent-stale, excluded; or all).
+        #[arg(long, value_name = "STATUS", conflicts_with = "gaps")]
+        status: Option<String>,
+        #[command(subcommand)]
+        action: Option<CoverageCommand>,
     },
     /// Fleet SLIs: assets by state, report freshness, owner coverage, duplicate rate, tag
     /// compliance against the collector's required tags.
@@ -77,6 +95,12 @@ enum Command {
         #[arg(long)]
         history: bool,
     },
+    /// Print one host's software inventory as a CycloneDX 1.6 SBOM (by id, unique id prefix or
+    /// unique host name). Always JSON: --format does not apply.
+    Sbom {
+        #[arg(value_name = "ID")]
+        id: String,
+    },
     /// List changes across the fleet: software installed, removed, upgraded or downgraded;
     /// interfaces and addresses added or removed; hardware and OS changes; ... (oldest first).
     Changes {
@@ -109,7 +133,15 @@ enum Command {
     },
     /// List the devices agents heard on their networks (passive discovery), by MAC, with the
     /// hosts that heard them.
-    Neighbors,
+    Neighbors {
+        /// Only devices that are no managed host: neither their MAC nor a globally unique
+        /// address of theirs belongs to a host that reports to this collector.
+        #[arg(long)]
+        unmanaged: bool,
+        /// Only devices first heard within this time (7d, 24h) or since this RFC 3339 time.
+        #[arg(long, value_name = "WHEN")]
+        new: Option<String>,
+    },
     /// Assets (machines) and the agents (keys) that report for them: list them, show one (by
     /// asset id, or an agent's id, unique id prefix or unique host name), or merge and split
     /// them (admin token).
@@ -141,6 +173,73 @@ enum Command {
         /// Only entries since this long ago (24h, 7d) or since this RFC 3339 time.
         #[arg(long, value_name = "WHEN")]
         since: Option<String>,
+    },
+}
+
+/// `census hosts` filters.
+#[derive(clap::Args)]
+struct HostFilterArgs {
+    /// OS id as os-release names it (debian, ubuntu, rhel, ...).
+    #[arg(long, value_name = "ID")]
+    os: Option<String>,
+    /// Lifecycle state of the host's asset: active, stale (silent past the collector's
+    /// fleet.stale_after, 7 days by default) or retired.
+    #[arg(long, value_name = "STATE")]
+    state: Option<String>,
+    /// Owner (admin-set, else declared by the agent).
+    #[arg(long, value_name = "NAME")]
+    owner: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    team: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    environment: Option<String>,
+    /// A tag, KEY=VALUE or KEY (any value); repeat for several.
+    #[arg(long, value_name = "TAG")]
+    tag: Vec<String>,
+    /// An address inside this network (CIDR).
+    #[arg(long, value_name = "CIDR")]
+    subnet: Option<String>,
+    /// This IP address on one of its interfaces.
+    #[arg(long, value_name = "ADDRESS")]
+    ip: Option<String>,
+    /// This MAC on one of its interfaces (current or permanent).
+    #[arg(long, value_name = "MAC")]
+    mac: Option<String>,
+    /// Has this package (exact name) ...
+    #[arg(long, value_name = "NAME")]
+    software: Option<String>,
+    /// ... in a version satisfying this ('<3', '>=1.1.1,<1.1.1w'); needs --software.
+    #[arg(long, value_name = "CONSTRAINT", requires = "software")]
+    version: Option<String>,
+    /// Reports this security product (catalog id, e.g. crowdstrike-falcon) ...
+    #[arg(long, value_name = "ID")]
+    product: Option<String>,
+    /// ... in this state: installed (the default), running, not-running or absent.
+    #[arg(long, value_name = "STATE", requires = "product")]
+    product_status: Option<String>,
+    /// Coverage status under the policy: protected, installed-not-running, missing,
+    /// agent-stale or excluded.
+    #[arg(long, value_name = "STATUS")]
+    coverage: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum CoverageCommand {
+    /// Take an asset out of the coverage policy, with a reason (admin token).
+    Exclude {
+        /// Asset id, or an agent's id, unique id prefix or unique host name.
+        #[arg(value_name = "ASSET")]
+        asset: String,
+        #[arg(long)]
+        reason: String,
+        /// For this long (30d) or until this RFC 3339 time [default: until `include`].
+        #[arg(long, value_name = "WHEN")]
+        expires: Option<String>,
+    },
+    /// Put an excluded asset back under the policy (admin token).
+    Include {
+        #[arg(value_name = "ASSET")]
+        asset: String,
     },
 }
 
@@ -263,7 +362,45 @@ fn execute(cli: Cli) -> anyhow::Result<Printed> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         Ok(match cli.command {
-            Command::Hosts { state } => cli::render_hosts(&client.hosts_in(state.as_deref()).await?, format).into(),
+            Command::Hosts { filter } => {
+                let f = *filter;
+                if let Some(v) = &f.version {
+                    census_inventory::version::Constraint::parse(v)?;
+                }
+                let filter = census_collector::cli_coverage::HostFilter {
+                    os: f.os,
+                    state: f.state,
+                    owner: f.owner,
+                    team: f.team,
+                    environment: f.environment,
+                    tags: f.tag,
+                    subnet: f.subnet,
+                    ip: f.ip,
+                    mac: f.mac,
+                    software: f.software,
+                    version: f.version,
+                    product: f.product,
+                    product_status: f.product_status,
+                    coverage: f.coverage,
+                };
+                cli::render_hosts(&client.hosts_filtered(&filter).await?, format).into()
+            }
+            Command::Coverage { action: Some(CoverageCommand::Exclude { asset, reason, expires }), .. } => {
+                let req = census_collector::api_coverage::ExceptionRequest { asset, reason, expires };
+                cli::render_changed(&client.exclude(&req).await?, "excluded from coverage", format).into()
+            }
+            Command::Coverage { action: Some(CoverageCommand::Include { asset }), .. } => {
+                cli::render_changed(&client.include(&asset).await?, "put back under coverage", format).into()
+            }
+            Command::Coverage { gaps, status, by, action: None } => {
+                if gaps || status.is_some() {
+                    let rows = client.coverage_assets(status.as_deref()).await?;
+                    census_collector::cli_coverage::render_coverage_assets(&rows, format).into()
+                } else {
+                    census_collector::cli_coverage::render_coverage(&client.coverage(by.as_deref()).await?, format)
+                        .into()
+                }
+            }
             Command::Fleet => cli::render_fleet(&client.fleet().await?, format).into(),
             Command::Retire { asset, reason } => {
                 cli::render_changed(&client.retire(&asset, &reason).await?, "retired", format).into()
@@ -286,6 +423,7 @@ fn execute(cli: Cli) -> anyhow::Result<Printed> {
                 cli::render_events(&client.history(&id, None, None, None).await?, format).into()
             }
             Command::Host { id, history: false } => cli::render_host(&client.host(&id).await?, format).into(),
+            Command::Sbom { id } => format!("{}\n", serde_json::to_string_pretty(&client.sbom(&id).await?)?).into(),
             Command::Changes { since, kind, host, limit } => {
                 let (since, kind) = (Some(since.as_str()), kind.as_deref());
                 let events = match host {
@@ -301,7 +439,14 @@ fn execute(cli: Cli) -> anyhow::Result<Printed> {
                 let rows = client.software(&name, version.as_deref(), source.as_deref()).await?;
                 cli::render_software(&rows, format).into()
             }
-            Command::Neighbors => cli::render_neighbors(&client.neighbors().await?, format).into(),
+            Command::Neighbors { unmanaged, new } => {
+                let rows = client.neighbors_filtered(unmanaged, new.as_deref()).await?;
+                if unmanaged {
+                    census_collector::cli_coverage::render_unmanaged(&rows, format).into()
+                } else {
+                    cli::render_neighbors(&rows, format).into()
+                }
+            }
             Command::Assets { id: None, action: None } => cli::render_assets(&client.assets().await?, format).into(),
             Command::Assets { id: Some(id), .. } => cli::render_asset(&client.asset(&id).await?, format).into(),
             Command::Assets { action: Some(AssetCommand::Merge { into, from }), .. } => {

@@ -659,7 +659,7 @@ fn resolve_agent(conn: &Connection, query: &str, asset: Option<&str>) -> Result<
 }
 
 /// An asset by exact id, else the asset of the agent the query names.
-fn resolve_asset(conn: &Connection, query: &str) -> Result<String, AdminError> {
+pub(super) fn resolve_asset(conn: &Connection, query: &str) -> Result<String, AdminError> {
     if let Some(id) = ids(conn, "SELECT asset_id FROM assets WHERE asset_id = ?1", query)?.pop() {
         return Ok(id);
     }

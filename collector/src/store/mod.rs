@@ -9,6 +9,7 @@ use census_inventory::Inventory;
 use serde::Serialize;
 
 pub mod admin;
+pub mod coverage;
 mod document;
 pub mod fleet;
 pub mod history;
@@ -188,6 +189,10 @@ pub struct NeighborRow {
     pub attributes: Vec<census_inventory::NeighborAttribute>,
     /// Which agents heard it, by host name.
     pub seen_by: Vec<Sighting>,
+    /// The managed host (agent id) whose MAC or globally unique address it has; `None`: an
+    /// unmanaged device.
+    #[serde(default)]
+    pub managed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -249,7 +254,14 @@ pub enum HostLookup {
 
 #[async_trait::async_trait]
 pub trait Store:
-    admin::AdminStore + fleet::FleetStore + history::HistoryStore + lifecycle::LifecycleStore + Send + Sync + 'static
+    admin::AdminStore
+    + coverage::CoverageStore
+    + fleet::FleetStore
+    + history::HistoryStore
+    + lifecycle::LifecycleStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Records an agent and its key, given a valid enroll secret (known, not revoked, not
     /// expired, not used up), whose use count it increments, in one transaction. Enrolling the

@@ -10,8 +10,8 @@ use census_inventory::Inventory;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    AgentRecord, Applied, HostDetail, HostLookup, HostSummary, NeighborRow, NewAgent, ReportBody, Sighting,
-    SoftwareRow, Store, StoreError, VerifiedReport, now_ms,
+    AgentRecord, Applied, HostDetail, HostLookup, HostSummary, NeighborRow, NewAgent, ReportBody, SoftwareRow, Store,
+    StoreError, VerifiedReport, now_ms,
 };
 
 /// Numbered migrations, applied in order, each once.
@@ -28,6 +28,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (10, include_str!("../../migrations/sqlite/0010_storage.sql")),
     (11, include_str!("../../migrations/sqlite/0011_declared.sql")),
     (12, include_str!("../../migrations/sqlite/0012_host_packages_by_package.sql")),
+    (13, include_str!("../../migrations/sqlite/0013_coverage.sql")),
 ];
 
 #[derive(Clone)]
@@ -268,7 +269,7 @@ impl SqliteStore {
     /// Runs `f` with the read-only connection on the blocking pool: for reads on the report
     /// path, which must not wait for the writer thread's batch (it holds `conn` while it
     /// applies one). WAL lets this connection see every committed transaction.
-    async fn with_reader<T: Send + 'static>(
+    pub(super) async fn with_reader<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -307,6 +308,9 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         }
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if *version == 13 {
+            super::coverage::backfill(&tx)?;
+        }
         tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", params![version, now_ms()])?;
         tx.commit()?;
     }
@@ -521,39 +525,15 @@ impl Store for SqliteStore {
     }
 
     async fn neighbors(&self) -> Result<Vec<NeighborRow>, StoreError> {
-        self.with(|conn| {
+        self.with_reader(|conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT n.mac, n.agent_id, h.hostname, n.interface, n.last_seen, n.document \
+                    "SELECT n.mac, n.agent_id, h.hostname, n.interface, n.last_seen, n.document, n.managed_by \
                      FROM neighbors n JOIN hosts h USING (agent_id) ORDER BY n.mac, h.hostname, n.agent_id",
                 )
                 .map_err(db)?;
             let mut rows = stmt.query([]).map_err(db)?;
-            let mut out: Vec<NeighborRow> = Vec::new();
-            let mut current: Option<(String, Vec<(Sighting, census_inventory::Neighbor)>)> = None;
-            while let Some(r) = rows.next().map_err(db)? {
-                let mac: String = r.get(0).map_err(db)?;
-                let sighting = Sighting {
-                    host_id: r.get(1).map_err(db)?,
-                    hostname: r.get(2).map_err(db)?,
-                    interface: r.get(3).map_err(db)?,
-                    last_seen: r.get(4).map_err(db)?,
-                };
-                let document: String = r.get(5).map_err(db)?;
-                let neighbor = serde_json::from_str(&document).map_err(|e| StoreError::Db(e.to_string()))?;
-                match &mut current {
-                    Some((m, list)) if *m == mac => list.push((sighting, neighbor)),
-                    _ => {
-                        if let Some((m, list)) = current.replace((mac, vec![(sighting, neighbor)])) {
-                            out.push(NeighborRow::merge(m, list));
-                        }
-                    }
-                }
-            }
-            if let Some((m, list)) = current {
-                out.push(NeighborRow::merge(m, list));
-            }
-            Ok(out)
+            super::coverage::merge_sightings(&mut rows)
         })
         .await
     }
@@ -712,6 +692,7 @@ fn apply_in(
         if previous.as_ref().map(|p| &p.declared) != Some(&inv.declared) {
             super::lifecycle::store_declared(tx, &report.agent_id, &inv.declared, report.received_at).map_err(db)?;
         }
+        super::coverage::on_inventory(tx, &report.agent_id, previous.as_ref(), inv).map_err(db)?;
         super::history::record(tx, report, previous.as_ref(), inv).map_err(db)?;
         super::fleet::link(tx, report, inv).map_err(db)?;
     }
@@ -910,18 +891,6 @@ fn store_inventory(
         encoded.document,
         encoded.hash,
     ])?;
-    tx.prepare_cached("DELETE FROM neighbors WHERE agent_id = ?1")?.execute([&report.agent_id])?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO neighbors (mac, agent_id, interface, first_seen, last_seen, document) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-         ON CONFLICT (mac, agent_id) DO UPDATE SET interface = excluded.interface, \
-             first_seen = excluded.first_seen, last_seen = excluded.last_seen, document = excluded.document",
-    )?;
-    for n in &inv.neighbors {
-        let document = serde_json::to_string(n).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        insert.execute(params![n.mac, report.agent_id, n.interface, n.first_seen, n.last_seen, document])?;
-    }
-    drop(insert);
     store_packages(tx, &report.agent_id, &inv.software, packages, known)?;
     Ok(())
 }
