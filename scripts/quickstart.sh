@@ -35,6 +35,9 @@ CENSUS_TOKEN="$(cat "$work/collector/admin-token")"
 export CENSUS_TOKEN
 echo "\$ census hosts"
 "$bin/census" hosts
+echo
+echo "\$ census coverage --gaps     # machines without a running EDR sensor"
+"$bin/census" coverage --gaps
 
 cat <<TXT
 

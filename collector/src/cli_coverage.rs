@@ -131,7 +131,7 @@ pub fn render_coverage(r: &CoverageReport, format: Format) -> String {
         }
         Format::Table => {
             let mut out = format!(
-                "policy: {} must have {} (reports fresher than {})\n\
+                "policy: {} must have {} (no report for {}: agent-stale)\n\
                  coverage: {} protected of {} ({}); denominator = {} in scope - {} excluded; {} of {} assets out of scope\n\n",
                 r.policy.scope,
                 r.policy.protected_by,

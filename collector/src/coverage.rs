@@ -101,34 +101,36 @@ impl CoveragePolicy {
 
     /// One line saying what is in scope and what protects an asset.
     pub fn describe(&self) -> PolicyView {
-        let mut scope = Vec::new();
-        let list = |v: &[String]| v.join(", ");
-        scope.push(format!("state {}", list(&self.states)));
+        let list = |v: &[String]| v.join(" or ");
+        let mut scope = format!("{} assets", list(&self.states));
         if !self.os.is_empty() {
-            scope.push(format!("os {}", list(&self.os)));
+            scope.push_str(&format!(" running {}", list(&self.os)));
         }
         if !self.environments.is_empty() {
-            scope.push(format!("environment {}", list(&self.environments)));
+            scope.push_str(&format!(" in environment {}", list(&self.environments)));
         }
         if !self.tags.is_empty() {
-            scope.push(format!("tags {}", list(&self.tags)));
-        }
-        let mut what = Vec::new();
-        if !self.products.is_empty() {
-            what.push(list(&self.products));
-        }
-        if !self.categories.is_empty() {
-            what.push(format!("any {}", self.categories.join("/")));
+            scope.push_str(&format!(" tagged {}", self.tags.join(" and ")));
         }
         let verb = match self.require {
             Require::Running => "running",
             Require::Installed => "installed",
         };
         PolicyView {
-            scope: scope.join("; "),
-            protected_by: format!("{}, {verb}", what.join(" or ")),
+            scope,
+            protected_by: format!("{}, {verb}", self.wanted()),
             fresh_within: humantime::format_duration(self.fresh_within).to_string(),
         }
+    }
+
+    /// What protects an asset, in words: "crowdstrike-falcon or any edr product".
+    fn wanted(&self) -> String {
+        let mut what = self.products.clone();
+        if !self.categories.is_empty() {
+            let any = if what.is_empty() { "any " } else { "any other " };
+            what.push(format!("{any}{} product", self.categories.join("/")));
+        }
+        what.join(" or ")
     }
 
     fn satisfies(&self, p: &ProductFact) -> bool {
@@ -394,7 +396,9 @@ pub fn evaluate(policy: &CoveragePolicy, a: &AssetFacts, now: Millis) -> Option<
             .collect();
         (Status::InstalledNotRunning, format!("{} installed, not running", stopped.join(", ")))
     } else {
-        (Status::Missing, format!("no {} found", policy.describe().protected_by))
+        let others: Vec<String> = a.products.iter().map(|p| format!("{}, {}", p.name, p.category)).collect();
+        let has = if others.is_empty() { String::new() } else { format!(" (has {})", others.join("; ")) };
+        (Status::Missing, format!("no {} installed{has}", policy.wanted().trim_start_matches("any ")))
     };
     Some(AssetCoverage {
         asset_id: a.asset_id.clone(),

@@ -228,4 +228,35 @@ mod tests {
         assert!(text.contains("census_open_streams 0"), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
     }
+
+    #[tokio::test]
+    async fn coverage_gauges_follow_the_evaluation() {
+        use crate::store::Store;
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sqlite::SqliteStore::open(&dir.path().join("db")).unwrap();
+        for (agent, running) in [("a1", true), ("a2", false)] {
+            crate::store::suite::enroll_one(&store, agent).await;
+            let mut inv = census_inventory::Inventory::default();
+            inv.os.hostname = agent.into();
+            inv.security_products = vec![census_inventory::SecurityProduct {
+                id: "crowdstrike-falcon".into(),
+                category: "edr".into(),
+                installed: true,
+                running,
+                ..Default::default()
+            }];
+            inv.neighbors = vec![census_inventory::Neighbor { mac: "3c:2a:f4:01:02:03".into(), ..Default::default() }];
+            store.apply(crate::store::suite::report(agent, 1, Some(inv))).await.unwrap();
+        }
+        let m = Metrics::new();
+        let policy = crate::coverage::CoveragePolicy::default();
+        // The reports were received at 3001 ms (suite::report): evaluate a minute later.
+        crate::lifecycle::evaluate_coverage(&store, &m, &policy, 63_001).await;
+        let text = m.render();
+        assert!(text.contains("census_coverage_assets{status=\"protected\"} 1"), "{text}");
+        assert!(text.contains("census_coverage_assets{status=\"installed-not-running\"} 1"), "{text}");
+        assert!(text.contains("census_coverage_assets{status=\"missing\"} 0"), "{text}");
+        assert!(text.contains("census_coverage_ratio 0.5"), "{text}");
+        assert!(text.contains("census_unmanaged_devices 1"), "{text}");
+    }
 }

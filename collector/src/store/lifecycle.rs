@@ -167,7 +167,8 @@ fn ratio(part: u64, whole: u64) -> f64 {
     if whole == 0 { 1.0 } else { part as f64 / whole as f64 }
 }
 
-/// The asset `query` names: exact id, or a unique id prefix of 4+ characters.
+/// The asset `query` names: exact id, or a unique id prefix of 4+ characters, else the asset of
+/// the agent it names (exact id, unique id prefix or unique host name).
 fn resolve(tx: &Transaction<'_>, query: &str) -> Result<String, AdminError> {
     let mut ids: Vec<String> = {
         let mut stmt = tx.prepare_cached("SELECT asset_id FROM assets WHERE asset_id = ?1").map_err(db)?;
@@ -180,7 +181,8 @@ fn resolve(tx: &Transaction<'_>, query: &str) -> Result<String, AdminError> {
         ids = stmt.query_map([query], |r| r.get(0)).map_err(db)?.collect::<Result<_, _>>().map_err(db)?;
     }
     match ids.len() {
-        0 => Err(AdminError::NotFound(format!("no asset matches {query:?}"))),
+        // Else the asset of the agent the query names (id, id prefix or host name).
+        0 => super::fleet::resolve_asset(tx, query),
         1 => Ok(ids.remove(0)),
         n => Err(AdminError::Ambiguous { message: format!("{query:?} matches {n} assets"), matches: ids }),
     }
