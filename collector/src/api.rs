@@ -27,8 +27,8 @@ use crate::store::admin::{
     Actor, AdminError, AgentInfo, ApiToken, AppliedReport, AuditEntry, EnrollSecret, NewEnrollSecret, NewToken, Role,
     sha256,
 };
-use crate::store::{HostDetail, HostLookup, HostSummary, Millis, SoftwareRow, Store, now_ms};
-use census_inventory::version::{Constraint, Scheme};
+use crate::store::{HostDetail, HostLookup, HostSummary, Millis, Store, now_ms};
+use census_inventory::version::Constraint;
 
 /// One row of `GET /api/v1/hosts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,14 +139,8 @@ async fn software(
         Some(Err(e)) => return error(StatusCode::BAD_REQUEST, e.to_string(), Vec::new()),
     };
     let source = params.get("source").filter(|s| !s.is_empty()).map(String::as_str);
-    match store.software(name, source).await {
-        Ok(rows) => {
-            let rows: Vec<SoftwareRow> = rows
-                .into_iter()
-                .filter(|r| constraint.as_ref().is_none_or(|c| c.matches(Scheme::for_source(&r.source), &r.version)))
-                .collect();
-            Json(rows).into_response()
-        }
+    match store.software(name, source, constraint).await {
+        Ok(rows) => Json(rows).into_response(),
         Err(e) => storage_error(e),
     }
 }

@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json};
 use bytes::Bytes;
-use census_inventory::version::{Constraint, Scheme};
+use census_inventory::version::Constraint;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{Caller, HostRow, admin_error, error, storage_error};
@@ -289,15 +289,11 @@ pub(crate) async fn list_hosts(
         Err(e) => return storage_error(e),
     };
     if let Some(name) = p("software") {
-        let rows = match store.software(name, None).await {
+        let rows = match store.software(name, None, constraint).await {
             Ok(r) => r,
             Err(e) => return storage_error(e),
         };
-        let with: HashSet<String> = rows
-            .into_iter()
-            .filter(|r| constraint.as_ref().is_none_or(|c| c.matches(Scheme::for_source(&r.source), &r.version)))
-            .map(|r| r.host_id)
-            .collect();
+        let with: HashSet<String> = rows.into_iter().map(|r| r.host_id).collect();
         hosts.retain(|(h, _)| with.contains(&h.id));
     }
     let (owner, team, environment) = (p("owner"), p("team"), p("environment"));

@@ -277,7 +277,11 @@ const NEIGHBOR_COLUMNS: [&str; 10] =
     ["mac", "vendor", "kind", "ipv4", "ipv6", "names", "protocols", "first_seen", "last_seen", "seen_by"];
 
 pub(crate) fn neighbor_cells(r: &NeighborRow) -> Vec<String> {
-    let seen_by: Vec<String> = r.seen_by.iter().map(|s| format!("{} ({})", s.hostname, s.interface)).collect();
+    let mut seen_by: Vec<String> = r.seen_by.iter().map(|s| format!("{} ({})", s.hostname, s.interface)).collect();
+    let more = r.heard_by.saturating_sub(r.seen_by.len() as u64);
+    if more > 0 {
+        seen_by.push(format!("and {more} more"));
+    }
     vec![
         r.mac.clone(),
         r.vendor.clone(),

@@ -527,25 +527,49 @@ impl CoverageStore for SqliteStore {
     }
 
     async fn unmanaged_neighbors(&self, first_seen_since: Option<i64>) -> Result<Vec<NeighborRow>, StoreError> {
-        let rows = self
-            .with_reader(|conn| {
-                let mut stmt = conn
+        self.with_reader(move |conn| {
+            let tx = conn.unchecked_transaction().map_err(db)?;
+            // Per MAC from the unmanaged sightings' index: how many heard it, first and last
+            // seen; a MAC that any sighting shows managed is not listed.
+            let devices: Vec<(String, u64, i64, i64)> = {
+                let mut stmt = tx
                     .prepare_cached(
-                        "SELECT n.mac, n.agent_id, h.hostname, n.interface, n.last_seen, n.document, n.managed_by \
-                         FROM neighbors n JOIN hosts h USING (agent_id) \
-                         WHERE n.managed_by IS NULL AND NOT EXISTS \
+                        "SELECT n.mac, COUNT(*), MIN(n.first_seen), MAX(n.last_seen) FROM neighbors n \
+                         WHERE n.managed_by IS NULL GROUP BY n.mac \
+                         HAVING (?1 IS NULL OR MIN(n.first_seen) >= ?1) AND NOT EXISTS \
                             (SELECT 1 FROM neighbors m WHERE m.mac = n.mac AND m.managed_by IS NOT NULL) \
-                         ORDER BY n.mac, h.hostname, n.agent_id",
+                         ORDER BY n.mac",
                     )
                     .map_err(db)?;
-                let mut rows = stmt.query([]).map_err(db)?;
-                merge_sightings(&mut rows)
-            })
-            .await?;
-        Ok(match first_seen_since {
-            Some(since) => rows.into_iter().filter(|r| r.first_seen >= since).collect(),
-            None => rows,
+                let rows = stmt
+                    .query_map([first_seen_since], |r| {
+                        Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64, r.get(2)?, r.get(3)?))
+                    })
+                    .map_err(db)?;
+                rows.collect::<Result<_, _>>().map_err(db)?
+            };
+            // Names, addresses and the agents listed come from the latest sightings.
+            let mut latest = tx
+                .prepare_cached(
+                    "SELECT n.mac, n.agent_id, h.hostname, n.interface, n.last_seen, n.document, n.managed_by \
+                     FROM neighbors n JOIN hosts h USING (agent_id) WHERE n.mac = ?1 AND n.managed_by IS NULL \
+                     ORDER BY n.last_seen DESC, n.agent_id LIMIT ?2",
+                )
+                .map_err(db)?;
+            let mut out = Vec::with_capacity(devices.len());
+            for (mac, heard_by, first_seen, last_seen) in devices {
+                let mut rows = latest.query(params![mac, super::SEEN_BY_SHOWN as i64]).map_err(db)?;
+                for mut row in merge_sightings(&mut rows)? {
+                    row.heard_by = heard_by;
+                    row.first_seen = first_seen;
+                    row.last_seen = last_seen;
+                    row.seen_by.sort_by(|a, b| (&a.hostname, &a.host_id).cmp(&(&b.hostname, &b.host_id)));
+                    out.push(row);
+                }
+            }
+            Ok(out)
         })
+        .await
     }
 
     async fn hosts_matching(&self, q: HostQuery) -> Result<Vec<(HostSummary, Option<String>)>, StoreError> {
@@ -834,5 +858,35 @@ mod tests {
         assert_eq!(before.0, 1);
         assert_eq!(before.3, [None, Some("laptop".to_string())]);
         assert_eq!(before, after);
+    }
+
+    #[tokio::test]
+    async fn a_device_heard_by_many_lists_the_latest_and_counts_them_all() {
+        use crate::store::Store;
+        use crate::store::suite::{enroll_one, report};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("census.db")).unwrap();
+        let n = crate::store::SEEN_BY_SHOWN + 2;
+        for i in 0..n {
+            let agent = format!("agent-{i:02}");
+            enroll_one(&store, &agent).await;
+            let mut printer = heard("3c:2a:f4:00:00:01", &["192.0.2.50"]);
+            printer.first_seen = 1_700_000_000 + i as i64;
+            printer.last_seen = 1_700_001_000 + i as i64;
+            let mut inv = host(&format!("aa:bb:cc:00:01:{i:02x}"), &[], vec![printer]);
+            inv.os.hostname = agent.clone();
+            store.apply(report(&agent, 1, Some(inv))).await.unwrap();
+        }
+        let rows = store.unmanaged_neighbors(None).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r.heard_by, n as u64);
+        assert_eq!((r.first_seen, r.last_seen), (1_700_000_000, 1_700_001_000 + n as i64 - 1));
+        let shown: Vec<&str> = r.seen_by.iter().map(|s| s.hostname.as_str()).collect();
+        assert_eq!(shown.len(), crate::store::SEEN_BY_SHOWN);
+        assert_eq!(shown[0], "agent-02", "the latest ones, by host name: {shown:?}");
+        assert_eq!(r.ipv4, ["192.0.2.50"]);
+        // `new`: first heard since the first agent heard it, plus one second.
+        assert!(store.unmanaged_neighbors(Some(1_700_000_001)).await.unwrap().is_empty());
     }
 }

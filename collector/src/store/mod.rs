@@ -173,6 +173,10 @@ pub struct SoftwareRow {
     pub location: String,
 }
 
+/// How many of the agents that heard an unmanaged device its row names (the most recent ones);
+/// a printer on a busy segment is heard by every host there.
+pub const SEEN_BY_SHOWN: usize = 10;
+
 /// One device heard on the network, merged over every agent that heard it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct NeighborRow {
@@ -187,8 +191,12 @@ pub struct NeighborRow {
     pub first_seen: i64,
     pub last_seen: i64,
     pub attributes: Vec<census_inventory::NeighborAttribute>,
-    /// Which agents heard it, by host name.
+    /// Which agents heard it, by host name (for unmanaged devices: the
+    /// [`SEEN_BY_SHOWN`] that heard it last).
     pub seen_by: Vec<Sighting>,
+    /// How many agents heard it.
+    #[serde(default)]
+    pub heard_by: u64,
     /// The managed host (agent id) whose MAC or globally unique address it has; `None`: an
     /// unmanaged device.
     #[serde(default)]
@@ -236,6 +244,7 @@ impl NeighborRow {
             row.last_seen = row.last_seen.max(n.last_seen);
             row.seen_by.push(sighting);
         }
+        row.heard_by = row.seen_by.len() as u64;
         if row.first_seen == i64::MAX {
             row.first_seen = 0;
         }
@@ -283,8 +292,14 @@ pub trait Store:
     /// Hosts that have sent at least one full inventory, by host name.
     async fn hosts(&self) -> Result<Vec<HostSummary>, StoreError>;
     /// Every installed copy of the package named exactly `name` (optionally from one package
-    /// source) on every host, by host name.
-    async fn software(&self, name: &str, source: Option<&str>) -> Result<Vec<SoftwareRow>, StoreError>;
+    /// source, optionally only versions satisfying `version` under the package's own ordering)
+    /// on every host, by host name.
+    async fn software(
+        &self,
+        name: &str,
+        source: Option<&str>,
+        version: Option<census_inventory::version::Constraint>,
+    ) -> Result<Vec<SoftwareRow>, StoreError>;
     /// A host by exact id, unique id prefix (4+ characters) or unique host name.
     async fn host(&self, query: &str) -> Result<HostLookup, StoreError>;
     /// Every device the agents heard, by MAC, each with the agents that heard it.

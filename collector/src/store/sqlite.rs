@@ -29,6 +29,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (11, include_str!("../../migrations/sqlite/0011_declared.sql")),
     (12, include_str!("../../migrations/sqlite/0012_host_packages_by_package.sql")),
     (13, include_str!("../../migrations/sqlite/0013_coverage.sql")),
+    (14, include_str!("../../migrations/sqlite/0014_unmanaged_index.sql")),
 ];
 
 #[derive(Clone)]
@@ -493,33 +494,68 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn software(&self, name: &str, source: Option<&str>) -> Result<Vec<SoftwareRow>, StoreError> {
+    async fn software(
+        &self,
+        name: &str,
+        source: Option<&str>,
+        wanted: Option<census_inventory::version::Constraint>,
+    ) -> Result<Vec<SoftwareRow>, StoreError> {
+        use census_inventory::version::Scheme;
         let (name, source) = (name.to_string(), source.map(str::to_string));
         self.with_reader(move |conn| {
-            let mut stmt = conn
+            let tx = conn.unchecked_transaction().map_err(db)?;
+            // The versions first (a name has few), judged by the constraint, then the hosts of
+            // the ones kept: the hosts of a version that does not match are never read.
+            let versions: Vec<(i64, String, String, String, String, String, String)> = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT id, name, version, arch, source, purl, location FROM package_versions \
+                         WHERE name = ?1 AND (?2 IS NULL OR source = ?2)",
+                    )
+                    .map_err(db)?;
+                let rows = stmt
+                    .query_map(params![name, source], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                    })
+                    .map_err(db)?;
+                rows.collect::<Result<_, _>>().map_err(db)?
+            };
+            let mut hosts = tx
                 .prepare_cached(
-                    "SELECT h.agent_id, h.hostname, p.name, p.version, p.arch, p.source, p.purl, p.location \
-                     FROM package_versions p JOIN host_packages hp ON hp.package_id = p.id \
+                    "SELECT h.agent_id, h.hostname FROM host_packages hp \
                      JOIN host_keys k ON k.host_key = hp.host_key JOIN hosts h ON h.agent_id = k.agent_id \
-                     WHERE p.name = ?1 AND (?2 IS NULL OR p.source = ?2) \
-                     ORDER BY h.hostname, h.agent_id, p.source, p.arch, p.version",
+                     WHERE hp.package_id = ?1",
                 )
                 .map_err(db)?;
-            let rows = stmt
-                .query_map(params![name, source], |r| {
-                    Ok(SoftwareRow {
-                        host_id: r.get(0)?,
-                        hostname: r.get(1)?,
-                        name: r.get(2)?,
-                        version: r.get(3)?,
-                        arch: r.get(4)?,
-                        source: r.get(5)?,
-                        purl: r.get(6)?,
-                        location: r.get(7)?,
-                    })
-                })
-                .map_err(db)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(db)
+            let mut out = Vec::new();
+            for (id, name, version, arch, source, purl, location) in versions {
+                if wanted.as_ref().is_some_and(|c| !c.matches(Scheme::for_source(&source), &version)) {
+                    continue;
+                }
+                let mut rows = hosts.query([id]).map_err(db)?;
+                while let Some(r) = rows.next().map_err(db)? {
+                    out.push(SoftwareRow {
+                        host_id: r.get(0).map_err(db)?,
+                        hostname: r.get(1).map_err(db)?,
+                        name: name.clone(),
+                        version: version.clone(),
+                        arch: arch.clone(),
+                        source: source.clone(),
+                        purl: purl.clone(),
+                        location: location.clone(),
+                    });
+                }
+            }
+            out.sort_by(|a, b| {
+                (&a.hostname, &a.host_id, &a.source, &a.arch, &a.version).cmp(&(
+                    &b.hostname,
+                    &b.host_id,
+                    &b.source,
+                    &b.arch,
+                    &b.version,
+                ))
+            });
+            Ok(out)
         })
         .await
     }
@@ -988,7 +1024,7 @@ mod tests {
         store.apply(r).await.unwrap();
         assert_eq!(count("SELECT COUNT(*) FROM package_versions").await, 3);
         assert_eq!(count("SELECT COUNT(*) FROM host_packages").await, 4);
-        let rows = store.software("jq", None).await.unwrap();
+        let rows = store.software("jq", None, None).await.unwrap();
         let got: Vec<_> = rows.iter().map(|r| (r.host_id.as_str(), r.version.as_str())).collect();
         assert_eq!(got, [("p1", "1.7"), ("p2", "1.6")]);
     }

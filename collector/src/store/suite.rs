@@ -146,14 +146,14 @@ async fn software_by_name_and_source(store: &dyn Store) {
         inv.software = packages;
         store.apply(report(id, 1, Some(inv))).await.unwrap();
     }
-    let all = store.software("openssl", None).await.unwrap();
+    let all = store.software("openssl", None, None).await.unwrap();
     let got: Vec<_> = all.iter().map(|r| (r.hostname.as_str(), r.source.as_str(), r.version.as_str())).collect();
     assert_eq!(got, [("alpha", "dpkg", "3.0.11-1"), ("alpha", "python", "3.1.0"), ("beta", "rpm", "1:3.0.7-27.el9")]);
     assert_eq!(all[0].purl, "pkg:x/openssl@3.0.11-1");
     assert_eq!(all[0].location, "/here");
-    assert_eq!(store.software("openssl", Some("rpm")).await.unwrap().len(), 1);
-    assert!(store.software("OpenSSL", None).await.unwrap().is_empty(), "names match exactly");
-    assert!(store.software("' OR 1=1 --", None).await.unwrap().is_empty());
+    assert_eq!(store.software("openssl", Some("rpm"), None).await.unwrap().len(), 1);
+    assert!(store.software("OpenSSL", None, None).await.unwrap().is_empty(), "names match exactly");
+    assert!(store.software("' OR 1=1 --", None, None).await.unwrap().is_empty());
 }
 
 async fn enrollment_is_idempotent_per_key(store: &dyn Store) {
