@@ -19,7 +19,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json};
@@ -27,7 +26,7 @@ use bytes::Bytes;
 use census_inventory::version::Constraint;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Caller, HostRow, admin_error, error, storage_error};
+use crate::api::{Caller, HostRow, admin_error, storage_error};
 use crate::api_fleet::{bad_request, body};
 use crate::coverage::{CoveragePolicy, GroupBy, Status, assess};
 use crate::store::coverage::{HostQuery, ProductState};
@@ -54,7 +53,8 @@ pub struct ExceptionRequest {
     pub expires: Option<String>,
 }
 
-type Params = HashMap<String, String>;
+/// Query parameters as axum decodes them.
+pub type Params = HashMap<String, String>;
 
 /// A 400 for the first parameter not in `known`.
 fn check_params(params: &Params, known: &[&str]) -> Result<(), Box<Response>> {
@@ -94,7 +94,7 @@ async fn coverage(
 }
 
 /// `status=a,b` as statuses; `all` for every one; absent: the gaps.
-fn statuses(text: Option<&str>) -> Result<Vec<Status>, String> {
+pub fn statuses(text: Option<&str>) -> Result<Vec<Status>, String> {
     let Some(text) = text else { return Ok(Status::ALL.into_iter().filter(|s| s.is_gap()).collect()) };
     if text == "all" {
         return Ok(Status::ALL.to_vec());
@@ -206,89 +206,114 @@ const HOST_PARAMS: [&str; 14] = [
     "coverage",
 ];
 
-/// `GET /api/v1/hosts` with filters; each is parsed and checked before anything is read.
-pub(crate) async fn list_hosts(
-    State(store): State<Arc<dyn Store>>,
-    ext: Option<Extension<CoveragePolicy>>,
-    Query(params): Query<Params>,
-) -> Response {
-    if let Err(r) = check_params(&params, &HOST_PARAMS) {
-        return *r;
+/// `census hosts` filters, parsed and checked.
+#[derive(Debug, Clone, Default)]
+pub struct HostFilters {
+    /// What one SQL statement answers.
+    pub query: HostQuery,
+    pub software: Option<String>,
+    pub version: Option<Constraint>,
+    pub owner: Option<String>,
+    pub team: Option<String>,
+    pub environment: Option<String>,
+    /// (key, value); `None`: any value.
+    pub tags: Vec<(String, Option<String>)>,
+    pub coverage: Option<Status>,
+}
+
+/// Parses `GET /api/v1/hosts` query parameters; the message of the 400 answer names the first
+/// parameter that is unknown or wrong.
+pub fn parse_host_filters(params: &Params) -> Result<HostFilters, String> {
+    let mut names: Vec<&String> = params.keys().collect();
+    names.sort();
+    if let Some(k) = names.into_iter().find(|k| !HOST_PARAMS.contains(&k.as_str())) {
+        return Err(format!("unknown query parameter {k:?}: known are {}", HOST_PARAMS.join(", ")));
     }
-    let p = |name| param(&params, name);
+    let p = |name| param(params, name);
     if let Some(state) = p("state")
         && !crate::store::lifecycle::STATES.contains(&state)
     {
-        let valid = crate::store::lifecycle::STATES.join(", ");
-        return error(StatusCode::BAD_REQUEST, format!("unknown state {state:?}: one of {valid}"), Vec::new());
+        return Err(format!("unknown state {state:?}: one of {}", crate::store::lifecycle::STATES.join(", ")));
     }
     let mut q =
         HostQuery { os: p("os").map(str::to_string), state: p("state").map(str::to_string), ..Default::default() };
     if let Some(mac) = p("mac") {
         let hex: Vec<&str> = mac.split([':', '-']).collect();
         if hex.len() != 6 || hex.iter().any(|h| h.len() != 2 || !h.chars().all(|c| c.is_ascii_hexdigit())) {
-            return bad_request(format!("mac: {mac:?} is not a MAC address (aa:bb:cc:dd:ee:ff)"));
+            return Err(format!("mac: {mac:?} is not a MAC address (aa:bb:cc:dd:ee:ff)"));
         }
         q.mac = Some(hex.join(":").to_ascii_lowercase());
     }
     if let Some(ip) = p("ip") {
-        match ip.parse() {
-            Ok(ip) => q.ip = Some(ip),
-            Err(_) => return bad_request(format!("ip: {ip:?} is not an IP address")),
-        }
+        q.ip = Some(ip.parse().map_err(|_| format!("ip: {ip:?} is not an IP address"))?);
     }
     if let Some(net) = p("subnet") {
         match net.parse::<ipnetwork::IpNetwork>() {
             Ok(n) if net.contains('/') => q.subnet = Some(n),
-            _ => return bad_request(format!("subnet: {net:?} is not a network (192.0.2.0/24, 2001:db8::/32)")),
+            _ => return Err(format!("subnet: {net:?} is not a network (192.0.2.0/24, 2001:db8::/32)")),
         }
     }
     match (p("product"), p("product_status")) {
         (Some(id), status) => {
-            let state = match status.map(|s| (s, ProductState::parse(s))) {
+            let state = match status {
                 None => ProductState::Installed,
-                Some((_, Some(s))) => s,
-                Some((s, None)) => {
-                    return bad_request(format!("product_status: {s:?} is not one of {}", ProductState::NAMES));
-                }
+                Some(s) => ProductState::parse(s)
+                    .ok_or_else(|| format!("product_status: {s:?} is not one of {}", ProductState::NAMES))?,
             };
             q.product = Some((id.to_string(), state));
         }
-        (None, Some(_)) => return bad_request("product_status needs product"),
+        (None, Some(_)) => return Err("product_status needs product".into()),
         (None, None) => {}
     }
-    let constraint = match p("version").map(Constraint::parse) {
-        None => None,
-        Some(Ok(c)) => Some(c),
-        Some(Err(e)) => return bad_request(format!("version: {e}")),
-    };
-    if constraint.is_some() && p("software").is_none() {
-        return bad_request("version needs software (the package name it constrains)");
+    let version = p("version").map(Constraint::parse).transpose().map_err(|e| format!("version: {e}"))?;
+    if version.is_some() && p("software").is_none() {
+        return Err("version needs software (the package name it constrains)".into());
     }
-    let coverage = match p("coverage").map(|s| (s, Status::parse(s))) {
+    let coverage = match p("coverage") {
         None => None,
-        Some((_, Some(s))) => Some(s),
-        Some((s, None)) => return bad_request(statuses(Some(s)).err().unwrap_or_default()),
+        Some(s) => Some(Status::parse(s).ok_or_else(|| statuses(Some(s)).err().unwrap_or_default())?),
     };
-    let tags: Vec<(String, Option<String>)> = match p("tag") {
-        None => Vec::new(),
-        Some(list) => list
-            .split(',')
-            .map(|t| match t.split_once('=') {
-                Some((k, v)) => (k.trim().to_string(), Some(v.trim().to_string())),
-                None => (t.trim().to_string(), None),
-            })
-            .collect(),
-    };
+    let tags: Vec<(String, Option<String>)> = p("tag")
+        .map(|list| {
+            list.split(',')
+                .map(|t| match t.split_once('=') {
+                    Some((k, v)) => (k.trim().to_string(), Some(v.trim().to_string())),
+                    None => (t.trim().to_string(), None),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     if tags.iter().any(|(k, _)| k.is_empty()) {
-        return bad_request("tag: give KEY=VALUE or KEY");
+        return Err("tag: give KEY=VALUE or KEY".into());
     }
+    Ok(HostFilters {
+        query: q,
+        software: p("software").map(str::to_string),
+        version,
+        owner: p("owner").map(str::to_string),
+        team: p("team").map(str::to_string),
+        environment: p("environment").map(str::to_string),
+        tags,
+        coverage,
+    })
+}
 
+/// `GET /api/v1/hosts` with filters; each is parsed and checked before anything is read.
+pub(crate) async fn list_hosts(
+    State(store): State<Arc<dyn Store>>,
+    ext: Option<Extension<CoveragePolicy>>,
+    Query(params): Query<Params>,
+) -> Response {
+    let HostFilters { query: q, software, version: constraint, owner, team, environment, tags, coverage } =
+        match parse_host_filters(&params) {
+            Ok(f) => f,
+            Err(m) => return bad_request(m),
+        };
     let mut hosts = match store.hosts_matching(q).await {
         Ok(h) => h,
         Err(e) => return storage_error(e),
     };
-    if let Some(name) = p("software") {
+    if let Some(name) = &software {
         let rows = match store.software(name, None, constraint).await {
             Ok(r) => r,
             Err(e) => return storage_error(e),
@@ -296,7 +321,7 @@ pub(crate) async fn list_hosts(
         let with: HashSet<String> = rows.into_iter().map(|r| r.host_id).collect();
         hosts.retain(|(h, _)| with.contains(&h.id));
     }
-    let (owner, team, environment) = (p("owner"), p("team"), p("environment"));
+    let (owner, team, environment) = (owner.as_deref(), team.as_deref(), environment.as_deref());
     if owner.is_some() || team.is_some() || environment.is_some() || !tags.is_empty() || coverage.is_some() {
         let facts = match store.coverage_facts(false).await {
             Ok(f) => f,

@@ -362,32 +362,46 @@ type Declared = HashMap<String, Vec<(String, String, String)>>;
 fn read_facts(conn: &Connection, networks: bool) -> rusqlite::Result<Vec<AssetFacts>> {
     let mut facts: Vec<AssetFacts> = Vec::new();
     {
+        // Every agent of every asset, unsorted (a sort of the whole fleet would cost more than
+        // the scan): the asset's newest agent (latest report, then lowest id) wins in place.
         let mut stmt = conn.prepare_cached(
             "SELECT s.asset_id, s.state, s.owner, s.team, s.environment, a.agent_id, COALESCE(a.last_seen, 0), \
                     COALESCE(h.hostname, a.hostname), COALESCE(h.os_pretty, ''), COALESCE(h.os_id, '') \
              FROM assets s JOIN agents a ON a.asset_id = s.asset_id LEFT JOIN hosts h ON h.agent_id = a.agent_id \
-             WHERE s.state IN ('active', 'stale', 'retired') \
-             ORDER BY s.asset_id, COALESCE(a.last_seen, 0) DESC, a.agent_id",
+             WHERE s.state IN ('active', 'stale', 'retired')",
         )?;
+        let mut seen: HashMap<String, usize> = HashMap::new();
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let asset_id: String = r.get(0)?;
-            if facts.last().is_some_and(|f| f.asset_id == asset_id) {
-                continue;
-            }
-            facts.push(AssetFacts {
+            let (agent_id, last_seen): (String, i64) = (r.get(5)?, r.get(6)?);
+            let slot = match seen.get(&asset_id) {
+                Some(&i) => {
+                    let f = &facts[i];
+                    if (last_seen, std::cmp::Reverse(&agent_id)) <= (f.last_seen, std::cmp::Reverse(&f.agent_id)) {
+                        continue;
+                    }
+                    i
+                }
+                None => {
+                    seen.insert(asset_id.clone(), facts.len());
+                    facts.push(AssetFacts::default());
+                    facts.len() - 1
+                }
+            };
+            facts[slot] = AssetFacts {
                 asset_id,
                 state: r.get(1)?,
                 owner: r.get(2)?,
                 team: r.get(3)?,
                 environment: r.get(4)?,
-                agent_id: r.get(5)?,
-                last_seen: r.get(6)?,
+                agent_id,
+                last_seen,
                 hostname: r.get(7)?,
                 os: r.get(8)?,
                 os_id: r.get(9)?,
                 ..Default::default()
-            });
+            };
         }
     }
     let by_agent: HashMap<String, usize> = facts.iter().enumerate().map(|(i, f)| (f.agent_id.clone(), i)).collect();
