@@ -130,6 +130,9 @@ async fn software(
     State(store): State<Arc<dyn Store>>,
     Query(params): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
+    if let Err(r) = crate::api_coverage::check_params(&params, &["name", "version", "source"]) {
+        return *r;
+    }
     let Some(name) = params.get("name").filter(|n| !n.is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "missing query parameter name", Vec::new());
     };
@@ -813,9 +816,12 @@ mod tests {
         let (s, body) = api.get("/api/v1/software?name=openssl&version=%3C3.0.7", Some(ADMIN)).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(body, serde_json::json!([]));
+        let (s, body) = api.get("/api/v1/software?name=openssl&versoin=1", Some(READER)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "unknown query parameter \"versoin\": known are name, version, source");
     }
 
-    const READER_ROUTES: [&str; 7] = [
+    const READER_ROUTES: [&str; 10] = [
         "/api/v1/hosts",
         "/api/v1/hosts/x",
         "/api/v1/software?name=x",
@@ -823,8 +829,11 @@ mod tests {
         "/api/v1/agents",
         "/api/v1/agents/x/reports",
         "/metrics",
+        "/api/v1/coverage",
+        "/api/v1/coverage/assets",
+        "/api/v1/hosts/x/sbom",
     ];
-    const ADMIN_ROUTES: [(&str, &str); 8] = [
+    const ADMIN_ROUTES: [(&str, &str); 10] = [
         ("GET", "/api/v1/enroll-secrets"),
         ("POST", "/api/v1/enroll-secrets"),
         ("DELETE", "/api/v1/enroll-secrets/x"),
@@ -833,6 +842,8 @@ mod tests {
         ("DELETE", "/api/v1/tokens/x"),
         ("POST", "/api/v1/agents/x/revoke"),
         ("GET", "/api/v1/audit"),
+        ("POST", "/api/v1/coverage/exceptions"),
+        ("DELETE", "/api/v1/coverage/exceptions/x"),
     ];
 
     #[tokio::test]

@@ -57,7 +57,7 @@ pub struct ExceptionRequest {
 pub type Params = HashMap<String, String>;
 
 /// A 400 for the first parameter not in `known`.
-fn check_params(params: &Params, known: &[&str]) -> Result<(), Box<Response>> {
+pub(crate) fn check_params(params: &Params, known: &[&str]) -> Result<(), Box<Response>> {
     let mut names: Vec<&String> = params.keys().collect();
     names.sort();
     match names.into_iter().find(|k| !known.contains(&k.as_str())) {
