@@ -100,7 +100,7 @@ fn full_then_heartbeat_then_deltas_and_a_full_again_after_a_base_mismatch() {
 
     // The collector's copy no longer matches the agent's base: the next delta is refused with
     // BASE_MISMATCH, stores nothing, and the agent sends a full inventory in the same run.
-    db(&collector).execute("UPDATE hosts SET state_sha256 = zeroblob(32)", []).unwrap();
+    db(&collector).execute("UPDATE host_documents SET state_sha256 = zeroblob(32)", []).unwrap();
     install(&root);
     let out = once();
     let log = stderr(&out);

@@ -83,7 +83,7 @@ impl Base {
 /// The state hash column of the agent's host row: `None` without a row, `Some(None)` for a
 /// row stored before hashes were kept.
 pub(super) fn stored_hash(conn: &Connection, agent_id: &str) -> rusqlite::Result<Option<Option<Vec<u8>>>> {
-    conn.prepare_cached("SELECT state_sha256 FROM hosts WHERE agent_id = ?1")?
+    conn.prepare_cached("SELECT state_sha256 FROM host_documents WHERE agent_id = ?1")?
         .query_row([agent_id], |r| r.get(0))
         .optional()
 }
@@ -98,7 +98,7 @@ pub(super) fn read(conn: &Connection, agent_id: &str) -> Result<Option<(Inventor
 type Row = (Option<Vec<u8>>, String, Option<Vec<u8>>);
 
 fn read_row(conn: &Connection, agent_id: &str) -> Result<Option<Row>, StoreError> {
-    conn.prepare_cached("SELECT document, inventory, state_sha256 FROM hosts WHERE agent_id = ?1")
+    conn.prepare_cached("SELECT document, inventory, state_sha256 FROM host_documents WHERE agent_id = ?1")
         .and_then(|mut s| s.query_row([agent_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
         .map_err(super::sqlite::db)
 }

@@ -30,6 +30,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (12, include_str!("../../migrations/sqlite/0012_host_packages_by_package.sql")),
     (13, include_str!("../../migrations/sqlite/0013_coverage.sql")),
     (14, include_str!("../../migrations/sqlite/0014_unmanaged_index.sql")),
+    (15, include_str!("../../migrations/sqlite/0015_host_documents.sql")),
 ];
 
 #[derive(Clone)]
@@ -295,27 +296,28 @@ impl SqliteStore {
     }
 }
 
+/// Applies the pending migrations in one transaction, so a database is never left between two
+/// schemas; rows derived from stored documents (schema 13) are filled once all are applied.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )?;
+    let tx = conn.transaction()?;
+    let mut backfill = false;
     for (version, sql) in MIGRATIONS {
         let done: bool =
-            conn.query_row("SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| {
-                r.get(0)
-            })?;
+            tx.query_row("SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| r.get(0))?;
         if done {
             continue;
         }
-        let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        if *version == 13 {
-            super::coverage::backfill(&tx)?;
-        }
         tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", params![version, now_ms()])?;
-        tx.commit()?;
+        backfill |= *version == 13;
     }
-    Ok(())
+    if backfill {
+        super::coverage::backfill(&tx)?;
+    }
+    tx.commit()
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -597,8 +599,8 @@ impl Store for SqliteStore {
                 _ => return Ok(HostLookup::Ambiguous(ids)),
             }
             let sql = format!(
-                "SELECT {SUMMARY_COLUMNS}, h.machine_id, a.enrolled_at, h.sequence, h.collected_at, h.document, h.inventory, a.asset_id \
-                 FROM hosts h JOIN agents a USING (agent_id) WHERE h.agent_id = ?1"
+                "SELECT {SUMMARY_COLUMNS}, h.machine_id, a.enrolled_at, h.sequence, h.collected_at, d.document, d.inventory, a.asset_id \
+                 FROM hosts h JOIN agents a USING (agent_id) JOIN host_documents d USING (agent_id) WHERE h.agent_id = ?1"
             );
             let detail = conn
                 .query_row(&sql, [&ids[0]], |r| {
@@ -902,14 +904,13 @@ fn store_inventory(
     let os = &inv.os;
     tx.prepare_cached(
         "INSERT INTO hosts (agent_id, hostname, os_pretty, os_id, os_version, kernel, arch, machine_id, sequence, \
-             collected_at, received_at, package_count, inventory, document, state_sha256) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, '', ?13, ?14) \
+             collected_at, received_at, package_count) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
          ON CONFLICT (agent_id) DO UPDATE SET hostname = excluded.hostname, os_pretty = excluded.os_pretty, \
              os_id = excluded.os_id, os_version = excluded.os_version, kernel = excluded.kernel, \
              arch = excluded.arch, machine_id = excluded.machine_id, sequence = excluded.sequence, \
              collected_at = excluded.collected_at, received_at = excluded.received_at, \
-             package_count = excluded.package_count, inventory = '', document = excluded.document, \
-             state_sha256 = excluded.state_sha256",
+             package_count = excluded.package_count",
     )?
     .execute(params![
         report.agent_id,
@@ -924,9 +925,14 @@ fn store_inventory(
         report.collected_at,
         report.received_at,
         to_i64(inv.software.len() as u64),
-        encoded.document,
-        encoded.hash,
     ])?;
+    tx.prepare_cached(
+        "INSERT INTO host_documents (agent_id, state_sha256, inventory, document) VALUES (?1, ?2, '', ?3) \
+         ON CONFLICT (agent_id) DO UPDATE SET state_sha256 = excluded.state_sha256, inventory = '', \
+             document = excluded.document",
+    )?
+    .execute(params![report.agent_id, encoded.hash, encoded.document])?;
+
     store_packages(tx, &report.agent_id, &inv.software, packages, known)?;
     Ok(())
 }
@@ -983,6 +989,49 @@ mod tests {
             )
             .unwrap();
         assert_eq!(indexes, 0, "one tree: the primary key only");
+    }
+
+    #[tokio::test]
+    async fn a_database_from_before_schema_13_gets_its_documents_moved_and_coverage_rows_filled() {
+        use census_inventory::{Inventory, SecurityProduct};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("census.db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            .unwrap();
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v < 13) {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 0)", [version]).unwrap();
+            tx.commit().unwrap();
+        }
+        let mut inv = Inventory::default();
+        inv.os.hostname = "old-host".into();
+        inv.security_products =
+            vec![SecurityProduct { id: "crowdstrike-falcon".into(), installed: true, ..Default::default() }];
+        let encoded = super::super::document::encode(&inv).unwrap();
+        conn.execute(
+            "INSERT INTO agents (agent_id, public_key, hostname, agent_version, enrolled_at) VALUES ('a1', x'00', 'old-host', '0', 1)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO hosts (agent_id, hostname, os_pretty, os_id, os_version, kernel, arch, machine_id, sequence, \
+                 collected_at, received_at, package_count, inventory, document, state_sha256) \
+             VALUES ('a1', 'old-host', '', '', '', '', '', '', 1, 1, 1, 0, '', ?1, ?2)",
+            params![encoded.document, encoded.hash],
+        )
+        .unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        let HostLookup::Found(host) = store.host("old-host").await.unwrap() else { panic!("host not found") };
+        assert_eq!(host.inventory, inv);
+        let conn = Connection::open(&path).unwrap();
+        let n = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(n("SELECT COUNT(*) FROM host_security WHERE agent_id = 'a1'"), 1);
+        assert_eq!(n("SELECT COUNT(*) FROM host_documents"), 1);
+        assert_eq!(n("SELECT COUNT(*) FROM pragma_table_info('hosts') WHERE name IN ('document', 'inventory')"), 0);
+        assert_eq!(n("SELECT MAX(version) FROM schema_migrations"), MIGRATIONS.len() as i64);
     }
 
     #[tokio::test]
