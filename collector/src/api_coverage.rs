@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{Caller, HostRow, admin_error, storage_error};
 use crate::api_fleet::{bad_request, body};
-use crate::coverage::{CoveragePolicy, GroupBy, Status, assess};
+use crate::coverage::{CoveragePolicy, GroupBy, Status, count, list};
 use crate::store::coverage::{HostQuery, ProductState};
 use crate::store::{Store, now_ms};
 
@@ -88,7 +88,7 @@ async fn coverage(
         Some(Err(m)) => return bad_request(m),
     };
     match store.coverage_facts(by == Some(GroupBy::Subnet)).await {
-        Ok(facts) => Json(assess(&policy(ext), &facts, now_ms(), by.as_ref()).0).into_response(),
+        Ok(facts) => Json(count(&policy(ext), &facts, now_ms(), by.as_ref())).into_response(),
         Err(e) => storage_error(e),
     }
 }
@@ -122,11 +122,7 @@ async fn coverage_assets(
         Err(m) => return bad_request(m),
     };
     match store.coverage_facts(false).await {
-        Ok(facts) => {
-            let (_, mut assets) = assess(&policy(ext), &facts, now_ms(), None);
-            assets.retain(|a| wanted.contains(&a.status));
-            Json(assets).into_response()
-        }
+        Ok(facts) => Json(list(&policy(ext), &facts, now_ms(), &wanted)).into_response(),
         Err(e) => storage_error(e),
     }
 }

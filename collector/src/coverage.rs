@@ -257,8 +257,6 @@ pub struct AssetCoverage {
     pub products: Vec<ProductFact>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub exception: Option<Exception>,
-    #[serde(skip)]
-    pub(crate) groups: Vec<String>,
 }
 
 /// Counts over one set of assets.
@@ -368,37 +366,70 @@ fn or_none(v: &str) -> String {
     if v.is_empty() { NONE.to_string() } else { v.to_string() }
 }
 
-/// Judges one asset; `None` when the policy does not apply to it.
-pub fn evaluate(policy: &CoveragePolicy, a: &AssetFacts, now: Millis) -> Option<AssetCoverage> {
+/// One asset's status and the satisfying product that decides it (running, else installed),
+/// without building any text; `None` when the policy does not apply to it.
+fn status_of<'a>(policy: &CoveragePolicy, a: &'a AssetFacts, now: Millis) -> Option<(Status, Option<&'a ProductFact>)> {
     if !policy.in_scope(a) {
         return None;
     }
-    let products: Vec<ProductFact> = a.products.iter().filter(|p| policy.satisfies(p)).cloned().collect();
+    let satisfying = || a.products.iter().filter(|p| policy.satisfies(p));
+    let deciding = satisfying().find(|p| p.running).or_else(|| satisfying().find(|p| p.installed));
     let fresh = i64::try_from(policy.fresh_within.as_millis()).unwrap_or(i64::MAX);
-    let age = now.saturating_sub(a.last_seen);
-    let exception = a.exception.as_ref().filter(|e| e.expires_at.is_none_or(|t| t > now));
-    let names = |want: fn(&ProductFact) -> bool| {
-        products.iter().filter(|p| want(p)).map(|p| p.name.clone()).collect::<Vec<_>>().join(", ")
-    };
-    let (status, detail) = if let Some(e) = exception {
-        (Status::Excluded, format!("excluded by {}: {}", e.set_by, e.reason))
-    } else if age > fresh {
-        let ago = humantime::format_duration(Duration::from_secs((age / 1000).max(0) as u64));
-        (Status::AgentStale, format!("no report for {ago} (limit {})", humantime::format_duration(policy.fresh_within)))
-    } else if products.iter().any(|p| p.running || (policy.require == Require::Installed && p.installed)) {
-        let verb = if policy.require == Require::Installed { "installed" } else { "running" };
-        (Status::Protected, format!("{} {verb}", names(|p| p.running || p.installed)))
-    } else if products.iter().any(|p| p.installed) {
-        let stopped: Vec<String> = products
-            .iter()
-            .filter(|p| p.installed)
-            .map(|p| if p.service.is_empty() { p.name.clone() } else { format!("{} (service {})", p.name, p.service) })
-            .collect();
-        (Status::InstalledNotRunning, format!("{} installed, not running", stopped.join(", ")))
+    let status = if a.exception.as_ref().is_some_and(|e| e.expires_at.is_none_or(|t| t > now)) {
+        Status::Excluded
+    } else if now.saturating_sub(a.last_seen) > fresh {
+        Status::AgentStale
+    } else if deciding.is_some_and(|p| p.running || (policy.require == Require::Installed && p.installed)) {
+        Status::Protected
+    } else if deciding.is_some_and(|p| p.installed) {
+        Status::InstalledNotRunning
     } else {
-        let others: Vec<String> = a.products.iter().map(|p| format!("{}, {}", p.name, p.category)).collect();
-        let has = if others.is_empty() { String::new() } else { format!(" (has {})", others.join("; ")) };
-        (Status::Missing, format!("no {} installed{has}", policy.wanted().trim_start_matches("any ")))
+        Status::Missing
+    };
+    Some((status, deciding))
+}
+
+/// Judges one asset; `None` when the policy does not apply to it.
+pub fn evaluate(policy: &CoveragePolicy, a: &AssetFacts, now: Millis) -> Option<AssetCoverage> {
+    let (status, _) = status_of(policy, a, now)?;
+    let products: Vec<ProductFact> = a.products.iter().filter(|p| policy.satisfies(p)).cloned().collect();
+    let exception = a.exception.as_ref().filter(|e| e.expires_at.is_none_or(|t| t > now));
+    let detail = match status {
+        Status::Excluded => {
+            let e = exception.cloned().unwrap_or_default();
+            format!("excluded by {}: {}", e.set_by, e.reason)
+        }
+        Status::AgentStale => {
+            let age = now.saturating_sub(a.last_seen);
+            let ago = humantime::format_duration(Duration::from_secs((age / 1000).max(0) as u64));
+            format!("no report for {ago} (limit {})", humantime::format_duration(policy.fresh_within))
+        }
+        Status::Protected => {
+            let verb = if policy.require == Require::Installed { "installed" } else { "running" };
+            let names: Vec<&str> =
+                products.iter().filter(|p| p.running || p.installed).map(|p| p.name.as_str()).collect();
+            format!("{} {verb}", names.join(", "))
+        }
+        Status::InstalledNotRunning => {
+            let stopped: Vec<String> =
+                products
+                    .iter()
+                    .filter(|p| p.installed)
+                    .map(|p| {
+                        if p.service.is_empty() {
+                            p.name.clone()
+                        } else {
+                            format!("{} (service {})", p.name, p.service)
+                        }
+                    })
+                    .collect();
+            format!("{} installed, not running", stopped.join(", "))
+        }
+        Status::Missing => {
+            let others: Vec<String> = a.products.iter().map(|p| format!("{}, {}", p.name, p.category)).collect();
+            let has = if others.is_empty() { String::new() } else { format!(" (has {})", others.join("; ")) };
+            format!("no {} installed{has}", policy.wanted().trim_start_matches("any "))
+        }
     };
     Some(AssetCoverage {
         asset_id: a.asset_id.clone(),
@@ -414,12 +445,12 @@ pub fn evaluate(policy: &CoveragePolicy, a: &AssetFacts, now: Millis) -> Option<
         last_seen: crate::api::rfc3339(a.last_seen),
         products,
         exception: exception.cloned(),
-        groups: Vec::new(),
     })
 }
 
-/// The groups an asset belongs to under `by` (at least one).
-fn groups_of(by: &GroupBy, a: &AssetFacts, c: &AssetCoverage) -> Vec<String> {
+/// The groups an asset belongs to under `by` (at least one); `deciding`: the satisfying
+/// product its status comes from.
+fn groups_of(by: &GroupBy, a: &AssetFacts, deciding: Option<&ProductFact>) -> Vec<String> {
     let tag = |key: &str| a.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
     let mut out: Vec<String> = match by {
         GroupBy::Os => vec![if a.os.is_empty() { a.os_id.clone() } else { a.os.clone() }],
@@ -429,15 +460,7 @@ fn groups_of(by: &GroupBy, a: &AssetFacts, c: &AssetCoverage) -> Vec<String> {
         GroupBy::Environment => vec![a.environment.clone()],
         GroupBy::Tags => a.tags.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         GroupBy::Tag(key) => vec![tag(key)],
-        GroupBy::Product => {
-            let deciding = c
-                .products
-                .iter()
-                .find(|p| p.running)
-                .or_else(|| c.products.iter().find(|p| p.installed))
-                .map(|p| p.id.clone());
-            vec![deciding.unwrap_or_default()]
-        }
+        GroupBy::Product => vec![deciding.map(|p| p.id.clone()).unwrap_or_default()],
     };
     out.retain(|g| !g.is_empty());
     out.sort();
@@ -456,22 +479,36 @@ pub fn assess(
     now: Millis,
     by: Option<&GroupBy>,
 ) -> (CoverageReport, Vec<AssetCoverage>) {
+    (count(policy, facts, now, by), list(policy, facts, now, &Status::ALL))
+}
+
+/// The assets whose status is one of `wanted`, worst first, then by host name; only those get
+/// their text built.
+pub fn list(policy: &CoveragePolicy, facts: &[AssetFacts], now: Millis, wanted: &[Status]) -> Vec<AssetCoverage> {
+    let mut assets: Vec<AssetCoverage> = facts
+        .iter()
+        .filter(|a| status_of(policy, a, now).is_some_and(|(s, _)| wanted.contains(&s)))
+        .filter_map(|a| evaluate(policy, a, now))
+        .collect();
+    assets.sort_by(|a, b| a.status.cmp(&b.status).then_with(|| a.hostname.cmp(&b.hostname)));
+    assets
+}
+
+/// The counts alone (what `census coverage` prints): no asset's text is built.
+pub fn count(policy: &CoveragePolicy, facts: &[AssetFacts], now: Millis, by: Option<&GroupBy>) -> CoverageReport {
     let mut report = CoverageReport { policy: policy.describe(), assets: facts.len() as u64, ..Default::default() };
     let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut assets = Vec::new();
     for a in facts {
-        let Some(mut c) = evaluate(policy, a, now) else {
+        let Some((status, deciding)) = status_of(policy, a, now) else {
             report.out_of_scope += 1;
             continue;
         };
-        report.totals.add(c.status);
+        report.totals.add(status);
         if let Some(by) = by {
-            c.groups = groups_of(by, a, &c);
-            for g in &c.groups {
-                groups.entry(g.clone()).or_default().add(c.status);
+            for g in groups_of(by, a, deciding) {
+                groups.entry(g).or_default().add(status);
             }
         }
-        assets.push(c);
     }
     report.totals.add_none();
     report.by = by.map(|b| match b {
@@ -491,8 +528,7 @@ pub fn assess(
         gaps(&b.counts).cmp(&gaps(&a.counts)).then_with(|| a.group.cmp(&b.group))
     });
     report.groups = groups;
-    assets.sort_by(|a, b| a.status.cmp(&b.status).then_with(|| a.hostname.cmp(&b.hostname)));
-    (report, assets)
+    report
 }
 
 impl Counts {

@@ -62,7 +62,7 @@ pub async fn evaluate(store: &dyn Store, metrics: &Metrics, cfg: &FleetConfig, n
 /// Refreshes the coverage gauges (statuses under the policy, unmanaged devices).
 pub async fn evaluate_coverage(store: &dyn Store, metrics: &Metrics, policy: &CoveragePolicy, now: Millis) {
     match store.coverage_facts(false).await {
-        Ok(facts) => metrics.set_coverage(&crate::coverage::assess(policy, &facts, now, None).0),
+        Ok(facts) => metrics.set_coverage(&crate::coverage::count(policy, &facts, now, None)),
         Err(e) => warn!(error = %e, "coverage not computed"),
     }
     match store.unmanaged_neighbors(None).await {
