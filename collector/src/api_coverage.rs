@@ -58,12 +58,15 @@ pub type Params = HashMap<String, String>;
 
 /// A 400 for the first parameter not in `known`.
 pub(crate) fn check_params(params: &Params, known: &[&str]) -> Result<(), Box<Response>> {
+    unknown_param(params, known).map_or(Ok(()), |m| Err(Box::new(bad_request(m))))
+}
+
+/// The message naming the first parameter (by name) not in `known`.
+fn unknown_param(params: &Params, known: &[&str]) -> Option<String> {
     let mut names: Vec<&String> = params.keys().collect();
     names.sort();
-    match names.into_iter().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(Box::new(bad_request(format!("unknown query parameter {k:?}: known are {}", known.join(", "))))),
-        None => Ok(()),
-    }
+    let k = names.into_iter().find(|k| !known.contains(&k.as_str()))?;
+    Some(format!("unknown query parameter {k:?}: known are {}", known.join(", ")))
 }
 
 fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
@@ -220,10 +223,8 @@ pub struct HostFilters {
 /// Parses `GET /api/v1/hosts` query parameters; the message of the 400 answer names the first
 /// parameter that is unknown or wrong.
 pub fn parse_host_filters(params: &Params) -> Result<HostFilters, String> {
-    let mut names: Vec<&String> = params.keys().collect();
-    names.sort();
-    if let Some(k) = names.into_iter().find(|k| !HOST_PARAMS.contains(&k.as_str())) {
-        return Err(format!("unknown query parameter {k:?}: known are {}", HOST_PARAMS.join(", ")));
+    if let Some(message) = unknown_param(params, &HOST_PARAMS) {
+        return Err(message);
     }
     let p = |name| param(params, name);
     if let Some(state) = p("state")

@@ -392,6 +392,11 @@ fn status_of<'a>(policy: &CoveragePolicy, a: &'a AssetFacts, now: Millis) -> Opt
 /// Judges one asset; `None` when the policy does not apply to it.
 pub fn evaluate(policy: &CoveragePolicy, a: &AssetFacts, now: Millis) -> Option<AssetCoverage> {
     let (status, _) = status_of(policy, a, now)?;
+    Some(judged(policy, a, now, status))
+}
+
+/// An asset's coverage once its status is known: the satisfying products and why, in words.
+fn judged(policy: &CoveragePolicy, a: &AssetFacts, now: Millis, status: Status) -> AssetCoverage {
     let products: Vec<ProductFact> = a.products.iter().filter(|p| policy.satisfies(p)).cloned().collect();
     let exception = a.exception.as_ref().filter(|e| e.expires_at.is_none_or(|t| t > now));
     let detail = match status {
@@ -431,7 +436,7 @@ pub fn evaluate(policy: &CoveragePolicy, a: &AssetFacts, now: Millis) -> Option<
             format!("no {} installed{has}", policy.wanted().trim_start_matches("any "))
         }
     };
-    Some(AssetCoverage {
+    AssetCoverage {
         asset_id: a.asset_id.clone(),
         hostname: a.hostname.clone(),
         agent_id: a.agent_id.clone(),
@@ -445,7 +450,7 @@ pub fn evaluate(policy: &CoveragePolicy, a: &AssetFacts, now: Millis) -> Option<
         last_seen: crate::api::rfc3339(a.last_seen),
         products,
         exception: exception.cloned(),
-    })
+    }
 }
 
 /// The groups an asset belongs to under `by` (at least one); `deciding`: the satisfying
@@ -487,8 +492,10 @@ pub fn assess(
 pub fn list(policy: &CoveragePolicy, facts: &[AssetFacts], now: Millis, wanted: &[Status]) -> Vec<AssetCoverage> {
     let mut assets: Vec<AssetCoverage> = facts
         .iter()
-        .filter(|a| status_of(policy, a, now).is_some_and(|(s, _)| wanted.contains(&s)))
-        .filter_map(|a| evaluate(policy, a, now))
+        .filter_map(|a| match status_of(policy, a, now) {
+            Some((status, _)) if wanted.contains(&status) => Some(judged(policy, a, now, status)),
+            _ => None,
+        })
         .collect();
     assets.sort_by(|a, b| a.status.cmp(&b.status).then_with(|| a.hostname.cmp(&b.hostname)));
     assets

@@ -65,8 +65,8 @@ pub async fn evaluate_coverage(store: &dyn Store, metrics: &Metrics, policy: &Co
         Ok(facts) => metrics.set_coverage(&crate::coverage::count(policy, &facts, now, None)),
         Err(e) => warn!(error = %e, "coverage not computed"),
     }
-    match store.unmanaged_neighbors(None).await {
-        Ok(rows) => metrics.set_unmanaged(rows.len() as u64),
+    match store.unmanaged_count().await {
+        Ok(n) => metrics.set_unmanaged(n),
         Err(e) => warn!(error = %e, "unmanaged devices not counted"),
     }
 }

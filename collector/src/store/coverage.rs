@@ -309,6 +309,8 @@ pub trait CoverageStore {
     /// Devices heard by agents that no managed host is, by MAC; with `first_seen_since` (unix
     /// seconds), only those first heard since then.
     async fn unmanaged_neighbors(&self, first_seen_since: Option<i64>) -> Result<Vec<NeighborRow>, StoreError>;
+    /// How many devices [`CoverageStore::unmanaged_neighbors`] lists, without reading them.
+    async fn unmanaged_count(&self) -> Result<u64, StoreError>;
     /// `census hosts` with the filters a query can answer alone (every value a parameter).
     /// (host, its asset).
     async fn hosts_matching(&self, q: HostQuery) -> Result<Vec<(HostSummary, Option<String>)>, StoreError>;
@@ -358,6 +360,14 @@ pub struct HostQuery {
 }
 
 type Declared = HashMap<String, Vec<(String, String, String)>>;
+
+/// Unmanaged devices per MAC, from the unmanaged sightings' covering index alone: how many
+/// agents heard it, first and last seen (`?1`: first seen since, or NULL); a MAC that any
+/// sighting shows managed is left out.
+const UNMANAGED_DEVICES: &str = "SELECT n.mac, COUNT(*), MIN(n.first_seen), MAX(n.last_seen) FROM neighbors n \
+     WHERE n.managed_by IS NULL GROUP BY n.mac \
+     HAVING (?1 IS NULL OR MIN(n.first_seen) >= ?1) AND NOT EXISTS \
+        (SELECT 1 FROM neighbors m WHERE m.mac = n.mac AND m.managed_by IS NOT NULL)";
 
 fn read_facts(conn: &Connection, networks: bool) -> rusqlite::Result<Vec<AssetFacts>> {
     // Three whole-table scans joined here: at fleet scale a scan and a hash join cost a tenth of
@@ -550,18 +560,8 @@ impl CoverageStore for SqliteStore {
     async fn unmanaged_neighbors(&self, first_seen_since: Option<i64>) -> Result<Vec<NeighborRow>, StoreError> {
         self.with_reader(move |conn| {
             let tx = conn.unchecked_transaction().map_err(db)?;
-            // Per MAC from the unmanaged sightings' index: how many heard it, first and last
-            // seen; a MAC that any sighting shows managed is not listed.
             let devices: Vec<(String, u64, i64, i64)> = {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "SELECT n.mac, COUNT(*), MIN(n.first_seen), MAX(n.last_seen) FROM neighbors n \
-                         WHERE n.managed_by IS NULL GROUP BY n.mac \
-                         HAVING (?1 IS NULL OR MIN(n.first_seen) >= ?1) AND NOT EXISTS \
-                            (SELECT 1 FROM neighbors m WHERE m.mac = n.mac AND m.managed_by IS NOT NULL) \
-                         ORDER BY n.mac",
-                    )
-                    .map_err(db)?;
+                let mut stmt = tx.prepare_cached(&format!("{UNMANAGED_DEVICES} ORDER BY n.mac")).map_err(db)?;
                 let rows = stmt
                     .query_map([first_seen_since], |r| {
                         Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64, r.get(2)?, r.get(3)?))
@@ -589,6 +589,16 @@ impl CoverageStore for SqliteStore {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn unmanaged_count(&self) -> Result<u64, StoreError> {
+        self.with_reader(|conn| {
+            let sql = format!("SELECT COUNT(*) FROM ({UNMANAGED_DEVICES})");
+            let n: i64 =
+                conn.prepare_cached(&sql).and_then(|mut s| s.query_row([None::<i64>], |r| r.get(0))).map_err(db)?;
+            Ok(n.max(0) as u64)
         })
         .await
     }
@@ -909,5 +919,6 @@ mod tests {
         assert_eq!(r.ipv4, ["192.0.2.50"]);
         // `new`: first heard since the first agent heard it, plus one second.
         assert!(store.unmanaged_neighbors(Some(1_700_000_001)).await.unwrap().is_empty());
+        assert_eq!(store.unmanaged_count().await.unwrap(), 1);
     }
 }
